@@ -10,7 +10,6 @@ import importlib
 import importlib.util
 import sys
 
-import click
 import typer
 
 from genlab._checks import UserError
@@ -48,19 +47,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``genlab`` console script."""
     command = typer.main.get_command(build_app())
     try:
-        rv = command.main(args=argv, prog_name="genlab", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        click.echo("genlab: interrupted; finished results are kept.", err=True)
-        sys.exit(130)
+        # Standalone mode: usage errors print one line and exit 2; Ctrl-C prints "Aborted!".
+        command.main(args=argv, prog_name="genlab")
     except UserError as exc:
-        click.echo(f"genlab: error: {exc}", err=True)
+        typer.echo(f"genlab: error: {exc}", err=True)
         sys.exit(2)
-    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,14 @@ collects them and turns user errors into one line and exit code 2 (never a trace
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
+from pathlib import Path
 
 import typer
 
 from genlab._checks import UserError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
 
 # Subpackages whose ``_cli.register(app)`` adds commands, in help order.
 _COMMAND_PACKAGES = [
@@ -36,10 +38,9 @@ def build_app() -> typer.Typer:
         add_completion=False,
     )
     for pkg in _COMMAND_PACKAGES:
-        modname = f"genlab.{pkg}._cli"
-        if importlib.util.find_spec(modname) is None:
+        if not (_PACKAGE_DIR / pkg / "_cli.py").is_file():
             continue
-        importlib.import_module(modname).register(app)
+        importlib.import_module(f"genlab.{pkg}._cli").register(app)
     return app
 
 

@@ -1,0 +1,52 @@
+"""MNIST-1D generation: genlab's vectorized generator against the reference package, side by side."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from genlab.bench._common import best_time, emit, machine
+
+
+def command(
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    sizes: str = typer.Option("5000,50000", help="Comma-separated dataset sizes (n_samples)."),
+    repeat: int = typer.Option(3, help="genlab runs per size (best is kept); the reference runs once."),
+) -> None:
+    """MNIST-1D generation: genlab vs the reference mnist1d package (time and ratio)."""
+    import numpy as np
+
+    from genlab._checks import ParameterError, check_int
+    from genlab.data import make_mnist1d
+
+    try:
+        from mnist1d.data import get_dataset_args, make_dataset
+    except ImportError as exc:  # the reference is a test dependency
+        raise ParameterError(
+            "genlab bench data needs the reference package: pip install mnist1d==0.0.2.post1"
+        ) from exc
+    try:
+        ns = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise ParameterError(f"The '--sizes' parameter of genlab bench data must be comma-separated ints. Got {sizes!r} instead.") from None
+    for n in ns:
+        check_int(n, "--sizes", "genlab bench data", low=10)
+    repeat = check_int(repeat, "--repeat", "genlab bench data", low=1)
+
+    rows = []
+    for n in ns:
+        args = get_dataset_args()
+        args.num_samples = n
+        t0 = time.perf_counter()
+        ref = make_dataset(args)
+        ref_s = time.perf_counter() - t0
+        ours_s = best_time(lambda n=n: make_mnist1d(n), repeat=repeat)
+        err = float(np.abs(make_mnist1d(n).x_train - ref["x"]).max())
+        rows.append({"n_samples": n, "reference_s": ref_s, "genlab_s": ours_s, "speedup": ref_s / ours_s, "max_abs_diff": err})
+    result = {"benchmark": "data", "machine": machine(), "results": rows}
+    lines = [f"MNIST-1D generation (reference: mnist1d.data.make_dataset, 1 run; genlab: best of {repeat})"]
+    lines.append(f"{'n_samples':>10} {'reference s':>12} {'genlab s':>10} {'speedup':>8} {'max |diff|':>11}")
+    for r in rows:
+        lines.append(f"{r['n_samples']:>10} {r['reference_s']:>12.3f} {r['genlab_s']:>10.4f} {r['speedup']:>7.1f}x {r['max_abs_diff']:>11.1e}")
+    emit(result, json_out, lines)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import inspect
 import json
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import typer
@@ -64,8 +63,8 @@ def _make_command(entry: DatasetEntry):
             )
         )
     extra = [
-        inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=typer.Option(None, help="Write the arrays to this .npz file."), annotation=Optional[Path]),
-        inspect.Parameter("plot", inspect.Parameter.KEYWORD_ONLY, default=typer.Option(None, help="Draw the dataset to this .png/.svg file."), annotation=Optional[Path]),
+        inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=typer.Option(None, help="Write the arrays to this .npz file."), annotation=Path | None),
+        inspect.Parameter("plot", inspect.Parameter.KEYWORD_ONLY, default=typer.Option(None, help="Draw the dataset to this .png/.svg file."), annotation=Path | None),
     ]
     is_classification = entry.name.startswith("mnist1d") or entry.name == "modular"
     if is_classification:

@@ -1,5 +1,6 @@
 """MNIST-1D against the reference package (the oracle), determinism and global-state hygiene."""
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -71,7 +72,7 @@ def test_same_seed_same_bytes_different_seed_different_data():
 
 def test_result_is_frozen():
     d = make_mnist1d(100)
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         d.x_train = None
     with pytest.raises(ValueError):
         d.x_train[0, 0] = 1.0

@@ -1,0 +1,365 @@
+"""``train`` and ``train_many``: a population of models trained in lockstep.
+
+Members are grouped by parameter shapes and by the settings that fix the loop's structure
+(optimizer kind, batch size, number of steps, ...); within a group one forward/backward per
+step serves every member, and per-member numbers (seed of the batch order, learning rate,
+weight decay, momentum, betas, penalties, SAM radius, schedule) are vectors. Each member's
+result equals training it alone (tested against plain PyTorch loops).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from genlab._checks import ParameterError, fail
+from genlab.train._config import TrainConfig
+from genlab.train._optim import PopulationOptimizer
+from genlab.train._population import make_population, shape_key
+from genlab.train._schedule import lr_multipliers
+
+# Settings that must agree inside one group (everything else may differ per member).
+_STRUCTURAL = ("optimizer", "nesterov", "batch_size", "shuffle", "n_steps", "eval_every", "train_loss",
+               "running_window", "loss", "patience", "restore_best", "monitor")
+
+
+@dataclass
+class PopulationResult:
+    """What :func:`train_many` returns.
+
+    Attributes
+    ----------
+    metrics : DataFrame
+        Tidy table with columns ``member, step, split, metric, value`` (split in
+        train/val/test, metric in loss/error).
+    models : list of nn.Module
+        The trained models (the caller's objects, updated in place), with the best weights
+        restored where ``restore_best`` is set.
+    diverged : list of bool
+        Members whose loss became NaN or inf; they were frozen at their last finite weights.
+    stopped_step : list of int
+        The last step each member trained (``n_steps`` unless stopped early or diverged).
+    best_step : list of int or None
+        Step of the best monitored value, when early stopping or ``restore_best`` is used.
+    modes : list of str
+        How each member's group ran: ``mlp`` (batched matmuls), ``vmap`` or ``loop``.
+    """
+
+    metrics: pd.DataFrame
+    models: list
+    configs: list
+    diverged: list
+    stopped_step: list
+    best_step: list
+    modes: list
+    wall_time_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def final(self) -> pd.DataFrame:
+        """One row per member and split/metric: the value at the reported weights' step."""
+        rows = []
+        for i in range(len(self.models)):
+            sub = self.metrics[self.metrics.member == i]
+            if sub.empty:
+                continue
+            step = self.best_step[i] if self.best_step[i] is not None and self.configs[i].restore_best else sub.step.max()
+            rows.append(sub[sub.step == step])
+        out = pd.concat(rows) if rows else self.metrics.iloc[:0]
+        return out.pivot_table(index="member", columns=["split", "metric"], values="value")
+
+    def curve(self, member: int, split: str, metric: str) -> pd.DataFrame:
+        m = self.metrics
+        return m[(m.member == member) & (m.split == split) & (m.metric == metric)][["step", "value"]]
+
+
+@dataclass
+class TrainResult(PopulationResult):
+    """What :func:`train` returns: a population of one (``model`` is ``models[0]``)."""
+
+    @property
+    def model(self) -> nn.Module:
+        return self.models[0]
+
+
+def _as_tensor(a, dtype, device, integer: bool) -> torch.Tensor:
+    t = torch.from_numpy(np.array(a))  # a copy: the caller's (possibly read-only) arrays stay untouched
+    return t.to(device=device, dtype=torch.long if integer else dtype)
+
+
+def _splits(data) -> list[str]:
+    return [s for s in ("train", "val", "test") if getattr(data, f"x_{s}", None) is not None]
+
+
+def _member_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Mean loss per member: ``out`` (M, B, C), ``y`` (M, B) -> (M,)."""
+    m, b = out.shape[:2]
+    if kind == "cross_entropy":
+        return nn.functional.cross_entropy(out.reshape(m * b, -1), y.reshape(m * b), reduction="none").view(m, b).mean(1)
+    if out.dim() == 3 and out.shape[-1] == 1 and y.dim() == 2:
+        out = out.squeeze(-1)
+    return ((out - y) ** 2).reshape(m, -1).mean(1)
+
+
+def _member_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    return (out.argmax(-1) != y).to(out.dtype).mean(1)
+
+
+class _Batches:
+    """Per-member minibatch indices, as ``DataLoader(shuffle=..., generator=Generator().manual_seed(seed))``."""
+
+    def __init__(self, n: int, batch_size: int | None, shuffle: bool, seeds: Sequence[int], device) -> None:
+        self.n, self.bs = n, (batch_size or n)
+        self.shuffle = shuffle and self.bs < n
+        self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.m, self.device, self.pos, self.order = len(seeds), device, n, None
+
+    def next(self) -> torch.Tensor:
+        if self.pos >= self.n:
+            if self.shuffle:
+                # Per epoch a DataLoader iterator draws its base seed from the generator, then
+                # RandomSampler draws the permutation it yields and one more whose first
+                # n % n = 0 entries it yields: repeat all three so the order is the same.
+                perms = []
+                for g in self.gens:
+                    torch.empty((), dtype=torch.int64).random_(generator=g)
+                    perms.append(torch.randperm(self.n, generator=g))
+                    torch.randperm(self.n, generator=g)
+                self.order = torch.stack(perms).to(self.device)
+            else:
+                self.order = torch.arange(self.n, device=self.device).expand(self.m, self.n)
+            self.pos = 0
+        idx = self.order[:, self.pos : self.pos + self.bs]  # (M, b); the last batch of an epoch may be short
+        self.pos += self.bs
+        return idx
+
+
+def _progress(total: int, enabled: bool | None, desc: str):
+    from tqdm.auto import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty() and total >= 2000
+    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, mininterval=0.5)
+
+
+def _train_group(models, datas, configs, members, device, bar, rows) -> dict:
+    cfg = configs[0]
+    pop = make_population(models, device)
+    params = pop.params
+    dtype, m = params[0].dtype, len(models)
+    classification = cfg.loss == "cross_entropy"
+    splits = _splits(datas[0])
+    shared = all(d is datas[0] for d in datas)
+    tensors = {}
+    for s in splits:
+        xs = [_as_tensor(getattr(d, f"x_{s}"), dtype, device, False) for d in (datas[:1] if shared else datas)]
+        ys = [_as_tensor(getattr(d, f"y_{s}"), dtype, device, classification) for d in datas]
+        tensors[s] = (xs[0] if shared else torch.stack(xs), torch.stack(ys))
+    x_train, y_train = tensors["train"]
+    n_train = y_train.shape[1]
+    rows_idx = torch.arange(m, device=device)[:, None]
+
+    opt = PopulationOptimizer(params, configs)
+    lr_table = torch.as_tensor(np.stack([c.lr * lr_multipliers(c) for c in configs], axis=1), dtype=dtype, device=device)
+    l1 = torch.tensor([c.l1 for c in configs], dtype=dtype, device=device)
+    l2 = torch.tensor([c.l2 for c in configs], dtype=dtype, device=device)
+    rho = torch.tensor([c.sam_rho for c in configs], dtype=dtype, device=device)
+    batches = _Batches(n_train, cfg.batch_size, cfg.shuffle, [c.seed for c in configs], device)
+    active = torch.ones(m, dtype=torch.bool, device=device)
+    diverged = torch.zeros(m, dtype=torch.bool, device=device)
+    stopped = [cfg.n_steps] * m
+    track_best = cfg.patience is not None or cfg.restore_best
+    mon_split, mon_metric = cfg.monitor.split("_")
+    if track_best and mon_split not in tensors:
+        raise fail("monitor", "train_many", f"a split present in the data ({', '.join(splits)})", cfg.monitor)
+    best = torch.full((m,), float("inf"), dtype=dtype, device=device)
+    best_step = [None] * m
+    best_params = [p.detach().clone() for p in params] if track_best else None
+    since_best = torch.zeros(m, dtype=torch.long, device=device)
+    recent = []  # minibatch losses for train_loss='running'
+
+    def batch_loss(x_b, y_b):
+        out = pop.forward(x_b)
+        loss = _member_loss(out, y_b, cfg.loss)
+        if bool((l1 > 0).any()) or bool((l2 > 0).any()):
+            l1_term = sum(p.abs().flatten(1).sum(1) for p in params)
+            l2_term = sum((p * p).flatten(1).sum(1) for p in params)
+            loss = loss + l1 * l1_term + l2 * l2_term
+        return loss
+
+    @torch.no_grad()
+    def evaluate(step: int, last_batch: torch.Tensor | None) -> None:
+        results = {}
+        for s, (x, y) in tensors.items():
+            chunk = max(1, 2**22 // max(1, m * 128))
+            losses, errors = [], []
+            for lo in range(0, y.shape[1], chunk):
+                xc = x[lo : lo + chunk] if shared else x[:, lo : lo + chunk]
+                out = pop.forward(xc, shared=shared)
+                yc = y[:, lo : lo + chunk]
+                w = yc.shape[1]
+                losses.append(_member_loss(out, yc, cfg.loss) * w)
+                if classification:
+                    errors.append(_member_error(out, yc) * w)
+            n = y.shape[1]
+            results[(s, "loss")] = sum(losses) / n
+            if classification:
+                results[(s, "error")] = sum(errors) / n
+        if cfg.train_loss != "full" and last_batch is not None:
+            window = recent[-cfg.running_window :] if cfg.train_loss == "running" else recent[-1:]
+            results[("train", "loss")] = torch.stack(window).mean(0)
+        record = active.clone()
+        for (s, metric), values in results.items():
+            vals = values.cpu().numpy()
+            for i in np.flatnonzero(record.cpu().numpy()):
+                rows.append((members[i], step, s, metric, float(vals[i])))
+        bad = ~torch.isfinite(results[("train", "loss")])
+        newly = bad & active
+        if bool(newly.any()):
+            diverged.logical_or_(newly)
+            active.logical_and_(~newly)
+            for i in np.flatnonzero(newly.cpu().numpy()):
+                stopped[i] = step
+        if track_best and (mon_split, mon_metric) in results:
+            value = results[(mon_split, mon_metric)]
+            improved = (value < best) & active
+            best.copy_(torch.where(improved, value, best))
+            since_best.copy_(torch.where(improved, 0, since_best + 1))
+            for bp, p in zip(best_params, params):
+                bp.copy_(torch.where(pop_view(improved, p), p.detach(), bp))
+            for i in np.flatnonzero(improved.cpu().numpy()):
+                best_step[i] = step
+            if cfg.patience is not None:
+                done = active & (since_best >= cfg.patience)
+                for i in np.flatnonzero(done.cpu().numpy()):
+                    stopped[i] = step
+                active.logical_and_(~done)
+
+    def pop_view(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return mask.view((-1,) + (1,) * (like.dim() - 1))
+
+    evaluate(0, None)
+    for step in range(1, cfg.n_steps + 1):
+        if not bool(active.any()):
+            bar.update(cfg.n_steps - step + 1)
+            break
+        idx = batches.next()
+        x_b = x_train[idx] if shared else x_train[rows_idx, idx]
+        y_b = y_train[rows_idx, idx]
+        loss = batch_loss(x_b, y_b)  # (M,)
+        grads = torch.autograd.grad(loss.sum(), params)
+        if bool((rho > 0).any()):  # SAM: the gradient at the worst nearby point of the ball
+            norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
+            scale = rho / (norm + 1e-12)
+            eps = [g * pop_view(scale, g) for g in grads]
+            with torch.no_grad():
+                for p, e in zip(params, eps):
+                    p.add_(e)
+            grads = torch.autograd.grad(batch_loss(x_b, y_b).sum(), params)
+            with torch.no_grad():
+                for p, e in zip(params, eps):
+                    p.sub_(e)
+        detached = loss.detach()
+        recent.append(detached)
+        del recent[: -cfg.running_window]
+        newly = ~torch.isfinite(detached) & active
+        if bool(newly.any()):
+            diverged.logical_or_(newly)
+            active.logical_and_(~newly)
+            for i in np.flatnonzero(newly.cpu().numpy()):
+                stopped[i] = step - 1
+        opt.step(grads, lr_table[step - 1], active)
+        if step % cfg.eval_every == 0 or step == cfg.n_steps:
+            evaluate(step, detached)
+        bar.update(1)
+
+    final_params = params
+    if track_best and cfg.restore_best:
+        final_params = best_params
+    pop.load_into(models, final_params)
+    return {"diverged": diverged.cpu().tolist(), "stopped": stopped, "best_step": best_step, "mode": pop.mode}
+
+
+def train_many(
+    models: Sequence[nn.Module],
+    data,
+    configs: TrainConfig | Sequence[TrainConfig],
+    *,
+    device: str | torch.device = "cpu",
+    progress: bool | None = None,
+) -> PopulationResult:
+    """Train a population of models in lockstep; each member ends as if trained alone.
+
+    Parameters
+    ----------
+    models : sequence of nn.Module
+        The members, each initialized with its own seed (and width, if widths differ). They
+        are updated in place. Members with equal parameter shapes share one batched forward.
+    data : dataset or sequence of datasets
+        Anything with ``x_train, y_train, x_test, y_test`` (and optionally ``x_val, y_val``),
+        NumPy or torch; one per member to give members different labels (e.g. label-noise
+        draws).
+    configs : TrainConfig or sequence of TrainConfig
+        One for all, or one per member. ``seed`` sets each member's batch order.
+    device : str
+        ``'cpu'`` (default) or ``'cuda'``.
+    progress : bool or None
+        Progress bar; ``None`` shows it on a terminal for runs of 2000 steps or more.
+
+    Returns
+    -------
+    PopulationResult
+    """
+    t0 = time.perf_counter()
+    models = list(models)
+    if not models:
+        raise fail("models", "train_many", "a non-empty sequence of nn.Module", models)
+    m = len(models)
+    configs = [configs] * m if isinstance(configs, TrainConfig) else list(configs)
+    datas = list(data) if isinstance(data, (list, tuple)) else [data] * m
+    if len(configs) != m or len(datas) != m:
+        raise ParameterError(
+            f"The 'configs' and 'data' parameters of train_many must have one entry per model ({m}). "
+            f"Got {len(configs)} configs and {len(datas)} datasets instead."
+        )
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise fail("device", "train_many", "'cpu' (no CUDA device is available here)", str(device))
+    groups: dict[tuple, list[int]] = {}
+    for i, (model, cfg) in enumerate(zip(models, configs)):
+        key = (shape_key(model), tuple(getattr(cfg, f) for f in _STRUCTURAL),
+               tuple(_splits(datas[i])), tuple(np.shape(datas[i].x_train)))
+        groups.setdefault(key, []).append(i)
+    rows: list[tuple] = []
+    diverged, stopped, best_step, modes = [False] * m, [0] * m, [None] * m, [""] * m
+    total = sum(configs[g[0]].n_steps for g in groups.values())
+    needs_rng = any(isinstance(mod, nn.Dropout) and mod.p > 0 for model in models for mod in model.modules())
+    with _progress(total, progress, f"training {m} model(s)") as bar:
+        for members in groups.values():
+            # Dropout draws from torch's global RNG: fork it so the caller's state is untouched.
+            ctx = torch.random.fork_rng(devices=[]) if needs_rng else contextlib.nullcontext()
+            with ctx:
+                if needs_rng:
+                    torch.manual_seed(configs[members[0]].seed)
+                for model in (models[i] for i in members):
+                    model.train()
+                out = _train_group([models[i] for i in members], [datas[i] for i in members],
+                                   [configs[i] for i in members], members, device, bar, rows)
+            for j, i in enumerate(members):
+                diverged[i], stopped[i] = out["diverged"][j], out["stopped"][j]
+                best_step[i], modes[i] = out["best_step"][j], out["mode"]
+    metrics = pd.DataFrame(rows, columns=["member", "step", "split", "metric", "value"])
+    return PopulationResult(metrics, models, configs, diverged, stopped, best_step, modes, time.perf_counter() - t0)
+
+
+def train(model: nn.Module, data, config: TrainConfig | None = None, *, device="cpu", progress=None) -> TrainResult:
+    """Train one model (a population of one); see :func:`train_many`."""
+    r = train_many([model], data, config or TrainConfig(), device=device, progress=progress)
+    return TrainResult(r.metrics, r.models, r.configs, r.diverged, r.stopped_step, r.best_step, r.modes, r.wall_time_s)

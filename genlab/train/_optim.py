@@ -54,7 +54,7 @@ class PopulationOptimizer:
         self.t += 1
         t = self.t
         for k, (p, g) in enumerate(zip(self.params, grads)):
-            pm = lambda v: self._per_member(v, p)  # noqa: E731 - (M,) -> (M, 1, ..., 1)
+            pm = lambda v, p=p: self._per_member(v, p)  # noqa: E731 - (M,) -> (M, 1, ..., 1)
             keep = pm(active)
             lr_k, wd = pm(lr), pm(self.weight_decay)
             if self.kind == "adamw":

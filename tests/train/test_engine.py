@@ -93,7 +93,7 @@ def plain_loop(model, data, cfg):
 def members(widths=(8, 16), lrs=(0.05, 0.1), **cfg):
     models, configs = [], []
     for w in widths:
-        for j, lr in enumerate(lrs):
+        for lr in lrs:
             seed = len(models)
             models.append(MLP(5, 3, width=w, depth=2, seed=seed).double())
             configs.append(TrainConfig(lr=lr, seed=10 + seed, **cfg))

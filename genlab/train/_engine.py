@@ -101,8 +101,8 @@ def _splits(data) -> list[str]:
 def _member_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     """Mean loss per member: ``out`` (M, B, C), ``y`` (M, B) -> (M,)."""
     m, b = out.shape[:2]
-    if kind == "cross_entropy":
-        return nn.functional.cross_entropy(out.reshape(m * b, -1), y.reshape(m * b), reduction="none").view(m, b).mean(1)
+    if kind == "cross_entropy":  # log-sum-exp form: same value as F.cross_entropy, faster on (M, B, C)
+        return (out.logsumexp(-1) - out.gather(-1, y.unsqueeze(-1)).squeeze(-1)).mean(1)
     if out.dim() == 3 and out.shape[-1] == 1 and y.dim() == 2:
         out = out.squeeze(-1)
     return ((out - y) ** 2).reshape(m, -1).mean(1)

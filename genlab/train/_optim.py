@@ -53,6 +53,10 @@ class PopulationOptimizer:
         """One update with per-member learning rates ``lr`` (M,) for members where ``active``."""
         self.t += 1
         t = self.t
+        if self.kind == "sgd" and not self.use_momentum and not bool((self.weight_decay > 0).any()) and bool(active.all()):
+            # Plain SGD, every member active: one fused in-place update per tensor.
+            torch._foreach_sub_(self.params, [g * self._per_member(lr, g) for g in grads])
+            return
         for k, (p, g) in enumerate(zip(self.params, grads)):
             pm = lambda v, p=p: self._per_member(v, p)  # noqa: E731 - (M,) -> (M, 1, ..., 1)
             keep = pm(active)

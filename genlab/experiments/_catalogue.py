@@ -3,3 +3,4 @@
 from genlab.experiments import _bias_variance  # noqa: F401
 from genlab.experiments import _knots  # noqa: F401
 from genlab.experiments import _double_descent_linear  # noqa: F401
+from genlab.experiments import _generalization_gap  # noqa: F401

@@ -120,9 +120,9 @@ register(Experiment(
     metrics_doc="test_accuracy per model, dataset (mnist1d / shuffled), seed and logged step; final_train_accuracy.",
     config_cls=BenchmarkConfig,
     scales={"smoke": {"n_steps": 60, "gru_steps": 10, "n_seeds": 1, "gru_seeds": 1, "eval_every": 20},
-            "quick": {"n_steps": 3000, "gru_steps": 1500, "gru_seeds": 1},
+            "quick": {"n_steps": 2000, "gru_steps": 1000, "gru_seeds": 1},
             "paper": {}},
-    estimates={"smoke": "5 s", "quick": "~3 min", "paper": "~30 min on CPU (the GRU dominates)"},
+    estimates={"smoke": "5 s", "quick": "~5 min", "paper": "~40 min on CPU (the GRU dominates)"},
     run=run,
     plot=plot,
 ))

@@ -140,10 +140,14 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
                   beta1: _num(0.9, 0.0, 0.999, "first-moment decay") = 0.9,
                   beta2: _num(0.999, 0.0, 0.9999, "second-moment decay") = 0.999,
                   batch_size: Annotated[int, Query(ge=1, le=256, description="a power of 2")] = 32,
-                  n_steps: Annotated[int, Query(ge=1, le=1000)] = 200, seed: Seed = 0) -> dict:
+                  n_steps: Annotated[int, Query(ge=1, le=1000)] = 200, seed: Seed = 0,
+                  contour: bool = True) -> dict:
         if batch_size & (batch_size - 1):
             raise HTTPException(422, f"The 'batch_size' parameter must be a power of 2 in [1, 256]. Got {batch_size} instead.")
-        return _demos.optimizer_path(log_lr, beta1, beta2, batch_size, n_steps, seed)
+        out = _demos.optimizer_path(log_lr, beta1, beta2, batch_size, n_steps, seed)
+        if not contour:  # the page keeps the (fixed) contour grid from its first request
+            del out["contour"]
+        return out
 
     @app.get("/api/normalization")
     def normalization(x_offset: _num(0.0, -5.0, 5.0, "shift of the inputs") = 0.0,

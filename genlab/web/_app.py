@@ -152,7 +152,7 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     @app.get("/api/normalization")
     def normalization(x_offset: _num(0.0, -5.0, 5.0, "shift of the inputs") = 0.0,
                       y_offset: _num(0.0, -5.0, 5.0, "shift of the targets") = 0.0,
-                      log_lr: _num(-1.5, -4.0, 0.0, "log10 of the SGD learning rate") = -1.5,
+                      log_lr: _num(-1.7, -4.0, 0.0, "log10 of the SGD learning rate") = -1.7,
                       step: Step = 0, seed: Seed = 0) -> dict:
         s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed)
         return _training.training_state(s, step)

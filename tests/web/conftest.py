@@ -2,8 +2,6 @@ import json
 
 import pytest
 
-pytest.importorskip("fastapi")
-
 
 @pytest.fixture(scope="session")
 def runs_dir(tmp_path_factory):
@@ -27,6 +25,7 @@ def runs_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(runs_dir, tmp_path_factory):
+    pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
     from genlab.web import create_app
 
     return create_app(runs_dir, cache_dir=tmp_path_factory.mktemp("cache"), curves_scale="smoke")

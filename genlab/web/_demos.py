@@ -114,9 +114,9 @@ def _optimizer_problem(seed: int):
     w_star = np.linalg.lstsq(phi, y, rcond=None)[0]
     # The MSE is the quadratic w^T A w - 2 b^T w + c; contours come from it in closed form.
     a, b, c = phi.T @ phi / len(y), phi.T @ y / len(y), float(y @ y / len(y))
-    w1 = np.linspace(*W1_RANGE, 71)
-    w2 = np.linspace(*W2_RANGE, 81)
-    g1, g2 = np.meshgrid(w1, w2)  # (81, 71)
+    w1 = np.linspace(*W1_RANGE, 43)  # coarse is enough for a quadratic and keeps redraws fast
+    w2 = np.linspace(*W2_RANGE, 49)
+    g1, g2 = np.meshgrid(w1, w2)  # (49, 43)
     mse = a[0, 0] * g1**2 + 2 * a[0, 1] * g1 * g2 + a[1, 1] * g2**2 - 2 * (b[0] * g1 + b[1] * g2) + c
     contour = {"w1": w1.tolist(), "w2": w2.tolist(), "rmse": np.sqrt(np.maximum(mse, 0)).round(4).tolist()}
     return phi, y, w_star, (a, b, c), contour

@@ -46,10 +46,10 @@ G.get = async function (path, params, channel = "main") {
   if (controllers[channel]) controllers[channel].abort();
   const ctl = new AbortController(); controllers[channel] = ctl;
   const url = path + "?" + new URLSearchParams(params).toString();
-  let r;
-  try { r = await fetch(url, { signal: ctl.signal }); }
-  catch (e) { if (e.name === "AbortError") return null; G.error(String(e)); return null; }
-  const body = await r.json();
+  let r, body;
+  try { r = await fetch(url, { signal: ctl.signal }); body = await r.json(); }
+  catch (e) { if (e.name === "AbortError" || ctl.signal.aborted) return null; G.error(String(e)); return null; }
+  if (ctl.signal.aborted) return null;  // superseded while the body was read
   if (!r.ok) { G.error(body.detail || r.statusText); return null; }
   G.error(null);
   G.lastServerMs = Number((r.headers.get("Server-Timing") || "dur=NaN").split("dur=")[1]);

@@ -1,0 +1,152 @@
+"""Web explorer: server time and end-to-end update time per slider move, against the targets."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import tempfile
+import time
+import urllib.request
+
+import typer
+
+from genlab.bench._common import emit, machine
+
+TARGET_SERVER_MS, TARGET_E2E_MS = 100.0, 250.0
+
+# (page, slider selector, query parameter, values the slider visits)
+E2E_MOVES = [
+    ("init", '[data-param="scale"]', "scale", [1.0, 0.95, 0.9, 0.85, 0.9, 0.95]),
+    ("gradflow", '[data-param="scale"]', "scale", [1.0, 1.05, 1.1, 1.15, 1.1, 1.05]),
+    ("optimizer", '[data-param="log_lr"]', "log_lr", [-1.3, -1.25, -1.2, -1.15, -1.2, -1.25]),
+    ("double-descent", "#pidx", "features", [19, 20, 21, 22, 21, 20]),  # slider index
+    ("bias-variance", '[data-param="hidden"]', "hidden", [3, 4, 5, 6, 5, 4]),
+]
+SERVER_MOVES = {
+    "init": [{"scale": 0.5 + 0.05 * i} for i in range(20)],
+    "gradflow": [{"activation": a, "scale": 1.0 + 0.05 * i} for i, a in enumerate(["relu", "sigmoid", "tanh", "gelu"] * 5)],
+    "optimizer": [{"log_lr": -2 + 0.05 * i} for i in range(20)],
+    "double-descent": [{"features": 1 + i, "noise": 0.2} for i in range(20)],
+    "bias-variance": [{"hidden": 1 + i % 12, "noise": 0.3} for i in range(20)],
+    "backprop": [{"w": 0.1 * i} for i in range(20)],
+    "normalization": [{"step": 25 * i} for i in range(20)],  # one animation frame = 25 SGD steps
+}
+
+
+def _stats(ms: list[float]) -> dict:
+    ms = sorted(ms)
+    p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+    return {"median_ms": statistics.median(ms), "p95_ms": p95, "n": len(ms)}
+
+
+def _server_times(url: str) -> dict:
+    out = {}
+    for demo, moves in SERVER_MOVES.items():
+        endpoint = "/api/" + demo
+        urllib.request.urlopen(f"{url}{endpoint}").read()  # warm caches (first call, not a slider move)
+        server, roundtrip = [], []
+        for params in moves:
+            q = "&".join(f"{k}={v}" for k, v in params.items())
+            t0 = time.perf_counter()
+            with urllib.request.urlopen(f"{url}{endpoint}?{q}") as r:
+                r.read()
+                server.append(float(r.headers["Server-Timing"].split("dur=")[1]))
+            roundtrip.append((time.perf_counter() - t0) * 1e3)
+        out[demo] = {"server": _stats(server), "http_roundtrip": _stats(roundtrip)}
+    return out
+
+
+_MOVE_JS = """async ([sel, value]) => {
+  const el = document.querySelector(sel), s = document.getElementById('summary');
+  const before = s.dataset.version;
+  const t0 = performance.now();
+  await new Promise((resolve) => {
+    const obs = new MutationObserver(() => { if (s.dataset.version !== before) { obs.disconnect(); resolve(); } });
+    obs.observe(s, { attributes: true, childList: true, characterData: true, subtree: true });
+    el.value = value; el.dispatchEvent(new Event('input', { bubbles: true }));
+  });
+  // The DOM is updated; wait for the frame that paints it.
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t0;
+}"""
+
+
+def _e2e_times(url: str, moves: int) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    from genlab.web._server import BROWSER_ARGS, CHROMIUM
+
+    out = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        page = browser.new_page(viewport={"width": 1250, "height": 900})
+        for demo, sel, _, values in E2E_MOVES:
+            page.goto(f"{url}/demo/{demo}")
+            page.wait_for_function("document.getElementById('summary').textContent.length > 0", timeout=120_000)
+            ms = []
+            for i in range(moves + 2):
+                t = page.evaluate(_MOVE_JS, [sel, str(values[i % len(values)] if i % len(values) else values[1])])
+                if i >= 2:  # the first moves warm the page's JIT and Plotly
+                    ms.append(t)
+            out[demo] = _stats(ms)
+        browser.close()
+    return out
+
+
+def command(
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
+    moves: int = typer.Option(20, help="Slider moves timed per demo in the browser."),
+) -> None:
+    """Web explorer: server and end-to-end time per slider move (median, p95) vs 100 / 250 ms targets."""
+    import torch
+
+    from genlab._checks import ParameterError, check_int
+
+    moves = check_int(moves, "--moves", "genlab bench web", low=1)
+    try:
+        from genlab.web._app import create_app
+        from genlab.web._server import CHROMIUM, running_server
+    except ImportError as exc:
+        raise ParameterError(f"genlab bench web needs the web extra: pip install 'genlab[web]' ({exc}).") from None
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        # Smoke-size precomputed curves in a scratch cache: the lookup cost is the same.
+        app = create_app(os.path.join(tmp, "runs"), cache_dir=tmp, curves_scale="smoke")
+        with running_server(app) as url:
+            for kind in ("double-descent", "bias-variance"):
+                urllib.request.urlopen(f"{url}/api/{kind}").read()  # precompute before timing
+            server = _server_times(url)
+            e2e, e2e_note = None, None
+            if os.path.exists(CHROMIUM):
+                try:
+                    e2e = _e2e_times(url, moves)
+                except ImportError:
+                    e2e_note = "playwright not installed"
+            else:
+                e2e_note = f"{CHROMIUM} not installed"
+    slider_demos = [d for d, *_ in E2E_MOVES]
+    worst_server = max(server[d]["server"]["p95_ms"] for d in slider_demos)
+    result = {
+        "benchmark": "web", "machine": machine(), "targets_ms": {"server": TARGET_SERVER_MS, "end_to_end": TARGET_E2E_MS},
+        "server": server, "end_to_end": e2e, "end_to_end_note": e2e_note,
+        "server_median_ms": statistics.median(server[d]["server"]["median_ms"] for d in slider_demos),
+        "server_worst_p95_ms": worst_server,
+        "server_ratio_to_target": worst_server / TARGET_SERVER_MS,
+    }
+    lines = [f"genlab bench web: per slider move, target < {TARGET_SERVER_MS:.0f} ms server, < {TARGET_E2E_MS:.0f} ms end to end",
+             f"{'demo':16s} {'server med':>10s} {'p95':>8s} {'http med':>9s} {'e2e med':>8s} {'e2e p95':>8s}"]
+    for demo, r in server.items():
+        e = (e2e or {}).get(demo)
+        lines.append(f"{demo:16s} {r['server']['median_ms']:10.2f} {r['server']['p95_ms']:8.2f} {r['http_roundtrip']['median_ms']:9.2f} "
+                     + (f"{e['median_ms']:8.1f} {e['p95_ms']:8.1f}" if e else f"{'—':>8s} {'—':>8s}"))
+    lines.append(f"worst server p95 {worst_server:.1f} ms = {result['server_ratio_to_target']:.2f} x target")
+    if e2e:
+        worst = max(v["p95_ms"] for v in e2e.values())
+        result["end_to_end_worst_p95_ms"] = worst
+        result["end_to_end_ratio_to_target"] = worst / TARGET_E2E_MS
+        lines.append(f"worst end-to-end p95 {worst:.1f} ms = {worst / TARGET_E2E_MS:.2f} x target")
+    else:
+        lines.append(f"end to end not measured: {e2e_note}")
+    lines.append("(normalization: one animation frame of 25 full-batch SGD steps, not a slider move)")
+    emit(json.loads(json.dumps(result, default=float)), json_out, lines)

@@ -1,0 +1,34 @@
+"""``genlab serve``: the web explorer on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from genlab._checks import ParameterError, check_int
+
+
+def serve(
+    port: int = typer.Option(8000, "--port", help="TCP port to listen on."),
+    runs: Path = typer.Option(Path("runs"), "--runs", help="Directory of run directories to browse (read only)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind; the default serves this machine only."),
+    cache: Path | None = typer.Option(None, "--cache", help="Where precomputed curves are stored (default ~/.cache/genlab/web)."),
+) -> None:
+    """Serve the interactive demos and the runs browser (every asset is local: works offline)."""
+    check_int(port, "port", "genlab serve", low=1, high=65535)
+    if runs.exists() and not runs.is_dir():
+        raise ParameterError(f"The '--runs' parameter of genlab serve must be a directory. Got {str(runs)!r} instead (a file).")
+    try:
+        import uvicorn
+
+        from genlab.web._app import create_app
+    except ImportError as exc:  # the optional extra is missing
+        raise ParameterError(f"genlab serve needs the web extra: pip install 'genlab[web]' ({exc}).") from None
+    app = create_app(runs, cache_dir=cache, precompute=True)
+    typer.echo(f"genlab explorer on http://{host}:{port}/  (runs: {runs.resolve()})")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)

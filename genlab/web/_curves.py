@@ -1,0 +1,106 @@
+"""Precomputed curves for the double-descent and bias-variance viewers.
+
+They are computed once per (cache directory, scale), stored as JSON there, and only looked up
+when a slider moves (MLU-Explain's approach). Bias-variance comes from the ``bias-variance``
+experiment (``genlab.experiments.run_experiment``, one run per noise level); double descent is a
+small Legendre-features sweep (Schaeffer et al.) with label noise (min-norm least squares, genlab.models).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genlab.data import make_noisy_sine, make_toy_regression
+from genlab.models import FeatureRegression, FixedJointModel
+
+BV_NOISE = (0.1, 0.2, 0.3, 0.5)
+BV_HIDDEN = tuple(range(1, 13))
+DD_NOISE = (0.0, 0.1, 0.2, 0.3, 0.5)
+DD_FEATURES = tuple(range(1, 41)) + (45, 50, 60, 70, 80, 100, 150, 200)
+DD_N_TRAIN = 20
+_SCALES = {"smoke": {"dd_repeats": 5, "n_fits": 5}, "quick": {"dd_repeats": 30, "n_fits": 10}}
+_LOCK = threading.Lock()
+CACHE_VERSION = 1
+
+
+def _bias_variance(scale: str, seed: int) -> dict:
+    from genlab.experiments import run_experiment
+
+    n_fits = _SCALES[scale]["n_fits"]
+    grid = np.linspace(0, 1, 100)
+    out = {"noise": list(BV_NOISE), "hidden": list(BV_HIDDEN), "x_grid": grid.tolist(),
+           "y_true": np.exp(np.sin(2 * np.pi * grid)).tolist(), "curves": {}, "fits": {}}
+    for sigma in BV_NOISE:
+        with tempfile.TemporaryDirectory() as tmp:
+            run = run_experiment("bias-variance", scale="smoke" if scale == "smoke" else "quick",
+                                 seed=seed, out=Path(tmp) / "run", sigma=sigma)
+            m = pd.read_csv(run / "metrics.csv")
+        cap = m[m.curve == "capacity"].pivot(index="hidden", columns="metric", values="value")
+        out["curves"][str(sigma)] = {k: cap[k].tolist() for k in ("bias2", "variance", "noise", "expected_error")}
+        # A few fitted functions per capacity (fresh datasets, same generator as the experiment).
+        fits = {}
+        for h in BV_HIDDEN:
+            preds = []
+            for k in range(n_fits):
+                d = make_toy_regression(15, noise_std=sigma, seed=1000 * seed + k)
+                preds.append(FixedJointModel(h).fit(d.x_train, d.y_train).predict(grid).round(4).tolist())
+            d0 = make_toy_regression(15, noise_std=sigma, seed=1000 * seed)
+            fits[str(h)] = {"preds": preds, "x0": d0.x_train.tolist(), "y0": d0.y_train.tolist()}
+        out["fits"][str(sigma)] = fits
+    return out
+
+
+def _double_descent(scale: str, seed: int) -> dict:
+    repeats = _SCALES[scale]["dd_repeats"]
+    grid = np.linspace(-1, 1, 200)
+    out = {"noise": list(DD_NOISE), "features": list(DD_FEATURES), "n_train": DD_N_TRAIN,
+           "x_grid": grid.tolist(), "y_true": np.sin(2 * np.pi * grid).tolist(), "curves": {}, "fits": {}}
+    for sigma in DD_NOISE:
+        test, train = np.empty((len(DD_FEATURES), repeats)), np.empty((len(DD_FEATURES), repeats))
+        fits = {}
+        for r in range(repeats):
+            d = make_noisy_sine(DD_N_TRAIN, noise_std=sigma, n_val=0, seed=1000 * seed + r)
+            for i, p in enumerate(DD_FEATURES):
+                model = FeatureRegression(p, features="legendre", seed=1000 * seed + r).fit(d.x_train, d.y_train)
+                test[i, r] = np.mean((model.predict(d.x_test) - np.sin(2 * np.pi * d.x_test)) ** 2)
+                train[i, r] = np.mean((model.predict(d.x_train) - d.y_train) ** 2)
+                if r == 0:
+                    fits[str(p)] = {"pred": np.clip(model.predict(grid), -1e3, 1e3).round(4).tolist(),
+                                    "x0": d.x_train.tolist(), "y0": d.y_train.tolist()}
+        # Medians: the mean is dominated by rare huge errors right at P = N.
+        out["curves"][str(sigma)] = {"test_mse_median": np.median(test, 1).tolist(),
+                                     "train_mse_median": np.median(train, 1).tolist()}
+        out["fits"][str(sigma)] = fits
+    return out
+
+
+_BUILDERS = {"bias_variance": _bias_variance, "double_descent": _double_descent}
+_MEMORY: dict[Path, dict] = {}
+
+
+def precomputed(kind: str, cache_dir: str | Path, *, scale: str = "quick", seed: int = 0) -> dict:
+    """The precomputed curves ``kind`` ('bias_variance' or 'double_descent'), computed on first use.
+
+    The result is stored as ``cache_dir/<kind>-<scale>-seed<seed>-v<version>.json`` (written
+    atomically) and kept in memory, so a slider move never recomputes anything.
+    """
+    path = Path(cache_dir) / f"{kind}-{scale}-seed{seed}-v{CACHE_VERSION}.json"
+    with _LOCK:
+        if path in _MEMORY:
+            return _MEMORY[path]
+        if path.is_file():
+            data = json.loads(path.read_text())
+        else:
+            data = _BUILDERS[kind](scale, seed)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            tmp.replace(path)
+        _MEMORY[path] = data
+        return data

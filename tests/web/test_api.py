@@ -1,0 +1,110 @@
+"""The JSON API: values, bad requests (4xx with a message, never 500) and confinement of runs."""
+
+import pytest
+
+
+def test_health_and_pages(client):
+    assert client.get("/healthz").json() == {"ok": True}
+    for name in ("init", "gradflow", "optimizer", "normalization", "spectral", "double-descent", "bias-variance", "backprop", "runs"):
+        r = client.get(f"/demo/{name}")
+        assert r.status_code == 200 and "/assets/plotly.min.js" in r.text
+    assert client.get("/demo/nope").status_code == 404
+    js = client.get("/assets/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000  # the bundled plotly.js, no CDN
+
+
+def test_demo_endpoints(client):
+    d = client.get("/api/gradflow", params={"activation": "sigmoid"}).json()
+    r = client.get("/api/gradflow", params={"activation": "relu"}).json()
+    assert d["layers"][0]["std"] < r["layers"][0]["std"]
+    assert client.get("/api/backprop").json()["grads"]["w"] == pytest.approx(-3.8)
+    assert "Server-Timing" in client.get("/api/init").headers
+
+
+@pytest.mark.slow  # computes the curves once (several bias-variance runs): ~10-70 s on a loaded machine
+def test_precomputed_curves_have_the_expected_shape(client):
+    dd = client.get("/api/double-descent", params={"noise": 0.2, "features": 20}).json()
+    curve = dd["curve"]["test_mse_median"]
+    i = dd["all_features"].index(20)
+    assert curve[i] == max(curve)  # the peak sits at the interpolation threshold P = N
+    assert curve[-1] < curve[i] / 100  # and the error falls again beyond it
+    bv = client.get("/api/bias-variance", params={"noise": 0.3, "hidden": 3}).json()
+    c = bv["curve"]
+    assert c["bias2"][0] > c["bias2"][3] and c["variance"][-1] > c["variance"][0]
+    for i in range(len(c["bias2"])):  # exact identity of the decomposition
+        assert c["expected_error"][i] == pytest.approx(c["bias2"][i] + c["variance"][i] + c["noise"][i], abs=1e-9)
+
+
+@pytest.mark.parametrize("url,params", [
+    ("/api/init", {"scale": 99}),
+    ("/api/init", {"scale": "nan"}),
+    ("/api/init", {"scale": "inf"}),
+    ("/api/init", {"mean": "abc"}),
+    ("/api/init", {"seed": -1}),
+    ("/api/init", {"layer_norm": "maybe"}),
+    ("/api/gradflow", {"activation": "softmax"}),
+    ("/api/gradflow", {"scale": 0}),
+    ("/api/optimizer", {"batch_size": 3}),
+    ("/api/optimizer", {"batch_size": 1.5}),
+    ("/api/optimizer", {"beta1": 1.0}),
+    ("/api/optimizer", {"log_lr": "1e999"}),
+    ("/api/optimizer", {"n_steps": 10**6}),
+    ("/api/normalization", {"step": 10**9}),
+    ("/api/normalization", {"x_offset": 50}),
+    ("/api/spectral", {"log_lr": 3}),
+    ("/api/double-descent", {"noise": 0.25}),
+    ("/api/double-descent", {"features": 33.5}),
+    ("/api/double-descent", {"features": 999}),
+    ("/api/bias-variance", {"hidden": 13}),
+    ("/api/bias-variance", {"noise": "x"}),
+    ("/api/backprop", {"x": "two"}),
+    ("/api/backprop", {"lam": -1}),
+])
+def test_bad_requests_get_422_with_a_message(client, url, params):
+    r = client.get(url, params=params)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and any(k in detail for k in params)
+
+
+def test_runs_list_and_open(client):
+    runs = {r["name"]: r for r in client.get("/api/runs").json()["runs"]}
+    assert set(runs) == {"run-a", "run-b", "half"}
+    assert runs["run-a"]["complete"] and not runs["half"]["complete"]
+    info = client.get("/api/runs/run-a").json()
+    assert info["figures"] == ["fig.png"] and info["config"]["config"]["noise"] == 0.1
+    m = client.get("/api/runs/run-a/metrics").json()
+    assert m["columns"] == ["member", "step", "split", "metric", "value"] and len(m["rows"]) == 10
+    assert client.get("/api/runs/run-a/files/fig.png").content.startswith(b"\x89PNG")
+    assert client.get("/api/runs/half/metrics").status_code == 404
+
+
+@pytest.mark.parametrize("path", [
+    "/api/runs/..", "/api/runs/.hidden", "/api/runs/..%2F..%2Fetc", "/api/runs/%2Fetc%2Fpasswd",
+    "/api/runs/run-a/files/..%2F..%2Fsecret.png", "/api/runs/run-a/files/summary.json",
+    "/api/runs/..%2Fsecret.png", "/api/runs/run-a/files/%2Fetc%2Fpasswd",
+    "/api/runs/a..b", "/api/runs/nope", "/api/runs/run-a/files/missing.png",
+    "/static/..%2F_app.py", "/static/../_app.py",
+])
+def test_nothing_outside_the_runs_dir_is_readable(client, path):
+    r = client.get(path)
+    assert 400 <= r.status_code < 500, (path, r.status_code)
+    assert b"secret" not in r.content and b"import" not in r.content
+
+
+def test_symlink_out_of_the_runs_dir_is_refused(client, runs_dir):
+    link = runs_dir / "run-a" / "escape.png"
+    link.symlink_to(runs_dir.parent / "secret.png")
+    try:
+        r = client.get("/api/runs/run-a/files/escape.png")
+        assert r.status_code == 400 and b"secret" not in r.content
+    finally:
+        link.unlink()
+
+
+def test_serve_cli_rejects_bad_port():
+    from genlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["serve", "--port", "0"])
+    assert exc.value.code == 2

@@ -1,0 +1,194 @@
+"""End to end in headless Debian chromium: open each demo, move a control, check the plot's data.
+
+Marked slow (browser start-up and page loads take tens of seconds here); skipped with a reason
+when /usr/bin/chromium or the playwright package is absent. Never runs `playwright install`.
+"""
+
+import os
+import re
+
+import pytest
+
+from genlab.web._server import BROWSER_ARGS, CHROMIUM, running_server
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason=f"{CHROMIUM} not installed (apt-get install -y chromium)"),
+]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed (pip install playwright)")
+
+
+@pytest.fixture(scope="module")
+def base_url(app):
+    with running_server(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    ctx = browser.new_context(viewport={"width": 1250, "height": 900})
+    pg = ctx.new_page()
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    # Aborted requests are expected: a newer slider value cancels the older fetch (latest wins).
+    pg.on("requestfailed", lambda r: None if "ABORTED" in (r.failure or "") else errors.append(f"failed {r.url}: {r.failure}"))
+    yield pg
+    ctx.close()
+    assert not errors, errors
+
+
+def summary(page, contains, timeout=60_000):
+    loc = page.locator("#summary", has_text=contains)
+    loc.wait_for(timeout=timeout)
+    return loc.text_content()
+
+
+def values(text, key):
+    return float(re.search(rf"\b{key}=([-\d.e+]+)", text).group(1))
+
+
+def plot_data(page, div, trace=0, field="y"):
+    return page.evaluate(f"document.getElementById('{div}').data[{trace}].{field}")
+
+
+def test_init_scale_slider_shrinks_activations(page, base_url):
+    page.goto(base_url + "/demo/init")
+    before = summary(page, "scale=1.00")
+    slider = page.locator('[data-param="scale"]')
+    slider.focus()
+    for _ in range(10):  # 1.00 -> 0.50 in steps of 0.05
+        slider.press("ArrowLeft")
+    after = summary(page, "scale=0.50")
+    assert values(after, "h4") < 0.15 * values(before, "h4")
+    assert "scale=0.5" in page.url  # the state is in the URL
+    bars = plot_data(page, "bars")
+    assert bars[4] == pytest.approx(values(after, "h4"), rel=1e-2)
+    page.locator('[data-param="layer_norm"]').check()
+    ln = summary(page, "layer_norm=1")
+    assert values(ln, "h4") == pytest.approx(1.0, abs=0.01)
+
+
+def test_init_link_reproduces_state(page, base_url):
+    page.goto(base_url + "/demo/init?scale=2&mean=1&std=0.5&layer_norm=0&seed=4")
+    text = summary(page, "scale=2.00 mean=1.0 std=0.5")
+    assert page.locator('[data-param="scale"]').input_value() == "2"
+    assert values(text, "h4") > values(text, "x")  # above He the activations explode
+
+
+def test_gradflow_sigmoid_first_layer_below_relu(page, base_url):
+    page.goto(base_url + "/demo/gradflow")
+    relu = summary(page, "activation=relu")
+    page.select_option('[data-param="activation"]', "sigmoid")
+    sig = summary(page, "activation=sigmoid")
+    assert values(sig, "x") < values(relu, "x") / 10
+    bars = plot_data(page, "bars")
+    assert bars[0] == pytest.approx(values(sig, "x"), rel=1e-2) and bars[0] < bars[4]
+
+
+def test_optimizer_presets_and_batch_slider(page, base_url):
+    from genlab.web import optimizer_path
+
+    page.goto(base_url + "/demo/optimizer")
+    adam = summary(page, "preset=adam")
+    page.get_by_role("button", name="SGD", exact=True).click()
+    sgd = summary(page, "preset=sgd")
+    assert values(sgd, "rmse") > values(adam, "rmse")
+    page.get_by_role("button", name="Next ▶").click()
+    summary(page, "preset=momentum")
+    logb = page.locator("#logb")
+    logb.focus()
+    logb.press("ArrowRight")
+    summary(page, "B=64")
+    path_x = plot_data(page, "contour", 1, "x")
+    assert path_x[0] == 0 and len(path_x) == 201
+    star = [plot_data(page, "contour", 3, f)[0] for f in ("x", "y")]
+    assert star == pytest.approx(optimizer_path()["optimum"])  # the analytic optimum is drawn
+    assert "batch_size=64" in page.url and "beta1=0.9" in page.url
+
+
+def test_normalization_offset_diverges_and_says_so(page, base_url):
+    page.goto(base_url + "/demo/normalization?step=50")
+    summary(page, "step=50 train=")
+    slider = page.locator('[data-param="x_offset"]')
+    slider.focus()
+    for _ in range(8):  # 0 -> 2 in steps of 0.25
+        slider.press("ArrowRight")
+    assert "x_offset changed" in page.locator("#notice").text_content()  # not a silent reset
+    summary(page, "x_offset=2 ")
+    page.get_by_role("button", name="Train ▶").click()
+    text = summary(page, "DIVERGED")
+    assert "diverged" in page.locator("#status").text_content().lower()
+    assert values(text, "step") < 200
+
+
+def test_spectral_trains_and_marks_best_validation(page, base_url):
+    page.goto(base_url + "/demo/spectral?step=0")
+    summary(page, "step=0 train=")
+    for _ in range(6):
+        page.get_by_role("button", name="+25 steps").click()
+        page.wait_for_timeout(150)
+    text = summary(page, "| step=150 ")
+    best = values(text, "best_step")
+    assert 0 < best <= 150
+    star = page.evaluate("document.getElementById('loss').data[2]")
+    assert star["x"][0] == best
+    pred = plot_data(page, "fit", 3)
+    assert len(pred) == 200 and all(p is not None for p in pred)
+
+
+def test_double_descent_and_bias_variance_sliders(page, base_url):
+    page.goto(base_url + "/demo/double-descent?features=10&noise=0.2")
+    low = values(summary(page, "features=10 ", timeout=120_000), "test_mse_median")
+    s = page.locator("#pidx")
+    s.focus()
+    for _ in range(10):
+        s.press("ArrowRight")
+    peak = values(summary(page, "features=20 "), "test_mse_median")
+    assert peak > 100 * low
+    page.goto(base_url + "/demo/bias-variance?hidden=3&noise=0.3")
+    a = summary(page, "hidden=3 ", timeout=120_000)
+    h = page.locator('[data-param="hidden"]')
+    h.focus()
+    for _ in range(9):
+        h.press("ArrowRight")
+    b = summary(page, "hidden=12 ")
+    assert values(b, "variance") > values(a, "variance")
+    assert len(page.evaluate("document.getElementById('fit').data")) >= 5
+
+
+def test_backprop_steps_match_autograd(page, base_url):
+    from genlab.web import backprop_trace
+
+    page.goto(base_url + "/demo/backprop")
+    summary(page, "step 0/14")
+    for _ in range(14):
+        page.get_by_role("button", name="Next ▶").click()
+    text = summary(page, "step 14/14")
+    oracle = backprop_trace()["autograd"]
+    for node in ("x", "y", "w", "z", "Ld", "Lr", "L"):
+        assert values(text, node) == pytest.approx(oracle[node], abs=1e-4)
+        row = page.locator(f"#row-{node}")
+        assert float(row.locator("td.grad").text_content()) == pytest.approx(oracle[node], abs=1e-4)
+        assert float(row.locator("td.auto").text_content()) == pytest.approx(oracle[node], abs=1e-4)
+    assert "step=14" in page.url
+
+
+def test_runs_browser_open_and_compare(page, base_url):
+    page.goto(base_url + "/demo/runs")
+    page.get_by_role("link", name="run-a").click()
+    summary(page, "runs=run-a")
+    assert page.locator("img[alt='fig.png']").count() == 1
+    page.locator("input.cmp[value='run-b']").check()
+    page.locator("input.cmp[value='run-a']").check()
+    text = summary(page, "runs=run-a,run-b")
+    assert "4 curves" in text  # 2 runs x (train, val)
+    ys = page.evaluate("document.getElementById('plot').data.map(t => t.y[0])")
+    assert sorted(ys) == pytest.approx([1.1, 1.1, 1.3, 1.3])

@@ -1,0 +1,123 @@
+"""The demos' maths against independent oracles (torch autograd, closed forms, the lecture)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from genlab.web import backprop_trace, gradient_flow, init_explorer, optimizer_path
+from genlab.web._demos import ACTIVATIONS, PRESETS
+
+
+def stds(result):
+    return np.array([layer["std"] for layer in result["layers"]])
+
+
+def test_init_he_scale_keeps_spread_and_small_scale_vanishes():
+    he = stds(init_explorer(1.0))
+    assert np.all((he[1:5] > 0.5) & (he[1:5] < 2.0))  # roughly constant under He
+    small = stds(init_explorer(0.5))
+    # Each ReLU layer multiplies the std by ~scale: 0.5^4 over four layers (loose band).
+    assert 0.02 < small[4] / small[0] < 0.12
+    assert np.all(np.diff(small[:5]) < 0)
+
+
+def test_init_layer_norm_restores_unit_std():
+    ln = stds(init_explorer(0.2, layer_norm=True))
+    np.testing.assert_allclose(ln[1:], 1.0, atol=1e-3)
+
+
+def test_init_matches_plain_numpy_forward():
+    from genlab.web._demos import _base_net
+
+    base, z, _ = (t.numpy() for t in _base_net(3))
+    h = 0.5 + 2.0 * z
+    w = base * (1.3 * math.sqrt(2 / 128))
+    for i in range(4):
+        h = np.maximum(w[i] @ h, 0)
+    out = init_explorer(1.3, 0.5, 2.0, seed=3)["layers"]
+    np.testing.assert_allclose(out[4]["values"], h, atol=1e-5)
+    np.testing.assert_allclose(out[5]["values"], w[4] @ h, atol=1e-5)
+
+
+def test_gradient_flow_sigmoid_vanishes_relu_does_not():
+    relu, sig = stds(gradient_flow("relu")), stds(gradient_flow("sigmoid"))
+    assert sig[0] < 0.05 * relu[0]
+    assert np.all(np.diff(sig[:5]) > 0)  # shrinks towards the input
+    # The injected gradient is a unit vector: its std is 1/sqrt(128) up to the mean.
+    assert abs(relu[-1] - 1 / math.sqrt(128)) < 0.01
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_gradient_flow_equals_vjp_of_torch_module(activation):
+    from genlab.web._demos import _ACT, _base_net
+
+    base, z, g = _base_net(0)
+    weights = base * math.sqrt(2 / 128)
+    x = z.clone().requires_grad_(True)
+    h = x
+    for i in range(5):
+        h = weights[i] @ h
+        if i < 4:
+            h = _ACT[activation](h)
+    (gx,) = torch.autograd.grad(h, x, g)
+    np.testing.assert_allclose(gradient_flow(activation)["layers"][0]["values"], gx.numpy(), atol=1e-6)
+
+
+def test_optimizer_presets_and_optimum():
+    from genlab.web._datasets import optimizer_data
+
+    x, y = optimizer_data(0)
+    phi = np.stack([x, x**3], 1)
+    w_star = np.linalg.lstsq(phi, y, rcond=None)[0]
+    adam = optimizer_path(**PRESETS["adam"])
+    np.testing.assert_allclose(adam["optimum"], w_star, rtol=1e-10)
+    assert adam["path"][0] == [0.0, 0.0]
+    assert np.linalg.norm(np.array(adam["path"][-1]) - w_star) < 0.4
+    sgd = optimizer_path(**PRESETS["sgd"])
+    assert sgd["final_rmse"] > adam["final_rmse"]  # SGD crawls along the flat direction
+
+
+def test_optimizer_adam_matches_torch_adam_full_batch():
+    from genlab.web._datasets import optimizer_data
+
+    x, y = optimizer_data(0)
+    ours = optimizer_path(-1.5, 0.9, 0.999, batch_size=256, n_steps=30, seed=5)
+    rng = np.random.default_rng(5)
+    w = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([w], lr=10**-1.5, betas=(0.9, 0.999), eps=1e-8)
+    phi = torch.as_tensor(np.stack([x, x**3], 1))
+    yt = torch.as_tensor(y)
+    for _ in range(30):
+        idx = torch.as_tensor(rng.choice(len(y), size=256, replace=False))
+        opt.zero_grad()
+        torch.mean((phi[idx] @ w - yt[idx]) ** 2).backward()
+        opt.step()
+    np.testing.assert_allclose(ours["path"][-1], w.detach().numpy(), atol=1e-5)
+
+
+def test_optimizer_divergence_is_reported():
+    out = optimizer_path(0.5, 0.0, 0.0, batch_size=256, n_steps=300)
+    assert out["diverged"] and out["final_rmse"] is None or out["final_rmse"] > 1e3
+
+
+def test_backprop_lecture_values_and_autograd():
+    out = backprop_trace()
+    assert out["values"] == {"x": 2.0, "y": 3.0, "w": 1.0, "z": 2.0, "Ld": 1.0, "Lr": pytest.approx(0.1), "L": pytest.approx(1.1)}
+    assert out["grads"]["w"] == pytest.approx(-3.8)
+    assert out["grads"]["z"] == pytest.approx(-2.0)
+    assert out["max_abs_diff"] < 1e-12
+    assert [s["phase"] for s in out["steps"]] == ["forward"] * 7 + ["backward"] * 7
+
+
+def test_backprop_finite_differences_any_point():
+    x, y, w, lam = 1.5, -0.5, 0.7, 0.3
+    grads = backprop_trace(x, y, w, lam)["grads"]
+
+    def loss(x, y, w):
+        return (w * x - y) ** 2 + lam * w**2
+
+    h = 1e-6
+    assert grads["w"] == pytest.approx((loss(x, y, w + h) - loss(x, y, w - h)) / (2 * h), rel=1e-6)
+    assert grads["x"] == pytest.approx((loss(x + h, y, w) - loss(x - h, y, w)) / (2 * h), rel=1e-6)

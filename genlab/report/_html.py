@@ -175,15 +175,15 @@ def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring perfo
         f"{' — ' + html.escape(str(c['note'])) if c.get('note') else ''}</li>"
         for name, c in t.outside
     )
-    placed: set[str] = set()
+    placed: list[StoredRun] = []
     body = []
     for heading, names in LECTURE_ORDER:
         present = [by_name[n] for n in names if n in by_name]
         if not present:
             continue
-        placed.update(r.name for r in present)
+        placed += present
         body.append(f"<h2>{html.escape(heading)}</h2>" + "".join(_run_section(r) for r in present))
-    others = [r for r in runs if r.name not in placed]
+    others = [r for r in runs if r not in placed]
     if others:
         body.append("<h2>Further experiments</h2>" + "".join(_run_section(r) for r in others))
     incomplete_html = (
@@ -196,7 +196,7 @@ def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring perfo
     total_wall = sum(float(r.summary.get("wall_time_s") or 0.0) for r in runs)
     toc = "".join(
         f'<li><a href="#exp-{html.escape(r.name)}">{html.escape(r.summary.get("title", r.name))}</a></li>'
-        for r in runs
+        for r in placed + others
     )
     generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>

@@ -1,0 +1,1 @@
+"""Measurements (placeholder while building)."""

@@ -1,1 +1,44 @@
-"""Measurements (placeholder while building)."""
+"""Measurements of generalization and training for any PyTorch model.
+
+Every measurement takes a model (or an :class:`Objective`) and data, takes a seed, never changes
+the caller's model and returns a small frozen dataclass that says what it spent.
+"""
+
+from genlab.measure._bias_variance import (
+    BiasVariance,
+    BiasVariance01,
+    ReplicaBiasVariance,
+    bias_variance,
+    bias_variance_01,
+    bias_variance_replicas,
+)
+from genlab.measure._core import Objective, untouched
+from genlab.measure._hessian import (
+    HessianEigenvalues,
+    HessianTrace,
+    SpectralDensity,
+    hessian_eigenvalues,
+    hessian_spectral_density,
+    hessian_trace,
+    lanczos,
+    power_iteration_eigenvalues,
+)
+
+__all__ = [
+    "Objective",
+    "untouched",
+    "bias_variance",
+    "bias_variance_01",
+    "bias_variance_replicas",
+    "BiasVariance",
+    "BiasVariance01",
+    "ReplicaBiasVariance",
+    "hessian_eigenvalues",
+    "hessian_trace",
+    "hessian_spectral_density",
+    "power_iteration_eigenvalues",
+    "lanczos",
+    "HessianEigenvalues",
+    "HessianTrace",
+    "SpectralDensity",
+]

@@ -23,6 +23,20 @@ from genlab.measure._hessian import (
     lanczos,
     power_iteration_eigenvalues,
 )
+from genlab.measure._landscape import (
+    Interpolation,
+    Landscape,
+    interpolate,
+    loss_landscape,
+    random_directions,
+)
+from genlab.measure._sharpness import (
+    Flatness,
+    Sharpness,
+    first_order_sharpness,
+    pac_bayes_flatness,
+    worst_case_sharpness,
+)
 
 __all__ = [
     "Objective",
@@ -41,4 +55,14 @@ __all__ = [
     "HessianEigenvalues",
     "HessianTrace",
     "SpectralDensity",
+    "worst_case_sharpness",
+    "first_order_sharpness",
+    "pac_bayes_flatness",
+    "Sharpness",
+    "Flatness",
+    "loss_landscape",
+    "interpolate",
+    "random_directions",
+    "Landscape",
+    "Interpolation",
 ]

@@ -30,6 +30,16 @@ from genlab.measure._landscape import (
     loss_landscape,
     random_directions,
 )
+from genlab.measure._norms import (
+    LayerNorms,
+    LayerSpectrum,
+    NormMeasures,
+    PowerLawFit,
+    fit_power_law,
+    layer_spectra,
+    norm_measures,
+    path_norm,
+)
 from genlab.measure._sharpness import (
     Flatness,
     Sharpness,
@@ -65,4 +75,12 @@ __all__ = [
     "random_directions",
     "Landscape",
     "Interpolation",
+    "norm_measures",
+    "path_norm",
+    "layer_spectra",
+    "fit_power_law",
+    "NormMeasures",
+    "LayerNorms",
+    "LayerSpectrum",
+    "PowerLawFit",
 ]

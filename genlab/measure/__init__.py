@@ -40,6 +40,14 @@ from genlab.measure._norms import (
     norm_measures,
     path_norm,
 )
+from genlab.measure._representation import (
+    GradientNoiseScale,
+    LinearRegions,
+    MutualInformation,
+    count_linear_regions,
+    gradient_noise_scale,
+    mutual_information,
+)
 from genlab.measure._sharpness import (
     Flatness,
     Sharpness,
@@ -83,4 +91,10 @@ __all__ = [
     "LayerNorms",
     "LayerSpectrum",
     "PowerLawFit",
+    "mutual_information",
+    "count_linear_regions",
+    "gradient_noise_scale",
+    "MutualInformation",
+    "LinearRegions",
+    "GradientNoiseScale",
 ]

@@ -13,6 +13,7 @@ from genlab.measure._bias_variance import (
     bias_variance_replicas,
 )
 from genlab.measure._core import Objective, untouched
+from genlab.measure._curves import CASES, CurveDiagnosis, diagnose_curves
 from genlab.measure._hessian import (
     HessianEigenvalues,
     HessianTrace,
@@ -97,4 +98,7 @@ __all__ = [
     "MutualInformation",
     "LinearRegions",
     "GradientNoiseScale",
+    "diagnose_curves",
+    "CurveDiagnosis",
+    "CASES",
 ]

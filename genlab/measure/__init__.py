@@ -14,6 +14,15 @@ from genlab.measure._bias_variance import (
 )
 from genlab.measure._core import Objective, untouched
 from genlab.measure._curves import CASES, CurveDiagnosis, diagnose_curves
+from genlab.measure._health import (
+    Check,
+    HealthReport,
+    LayerStat,
+    LRRange,
+    health_check,
+    layer_stats,
+    lr_range_test,
+)
 from genlab.measure._hessian import (
     HessianEigenvalues,
     HessianTrace,
@@ -101,4 +110,11 @@ __all__ = [
     "diagnose_curves",
     "CurveDiagnosis",
     "CASES",
+    "health_check",
+    "layer_stats",
+    "lr_range_test",
+    "HealthReport",
+    "Check",
+    "LayerStat",
+    "LRRange",
 ]

@@ -31,8 +31,9 @@ def as_tensors(data, split: str = "train", *, dtype=torch.float32, device="cpu")
         x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
     else:
         raise fail("data", "genlab.measure", "an (x, y) pair or a dataset with x_train/y_train", type(data).__name__)
-    x = (x.detach() if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))).to(device=device, dtype=dtype)
-    y = (y.detach() if torch.is_tensor(y) else torch.as_tensor(np.asarray(y))).to(device=device)
+    # np.array copies: datasets hold read-only arrays, which torch cannot wrap safely
+    x = (x.detach() if torch.is_tensor(x) else torch.from_numpy(np.array(x))).to(device=device, dtype=dtype)
+    y = (y.detach() if torch.is_tensor(y) else torch.from_numpy(np.array(y))).to(device=device)
     if y.dtype.is_floating_point:
         y = y.to(dtype)
     return x, y

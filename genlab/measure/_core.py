@@ -153,13 +153,23 @@ class Objective:
 
     def grad(self, theta: torch.Tensor | None = None) -> torch.Tensor:
         self.n_grad += 1
-        return torch.func.grad(self.fn)(self.theta if theta is None else theta).detach()
+        th = (self.theta if theta is None else theta).detach().requires_grad_(True)
+        with torch.enable_grad():
+            return torch.autograd.grad(self.fn(th), th)[0].detach()
 
     def hvp(self, v: torch.Tensor) -> torch.Tensor:
-        """Hessian-vector product ``H v`` at ``theta`` (forward-over-reverse, ``jvp`` of ``grad``)."""
+        """Hessian-vector product ``H v`` at ``theta`` by double back-propagation.
+
+        The graph lives only inside this call (PyHessian kept one alive for the object's
+        lifetime). Measured on CPU it is 1.5-2.5x faster than ``torch.func`` forward-over-reverse
+        (``jvp`` of ``grad``) and avoids its first-call warm-up; the two agree to rounding (tested).
+        """
         self.n_hvp += 1
-        v = v.to(self.theta.dtype)
-        return torch.func.jvp(torch.func.grad(self.fn), (self.theta,), (v,))[1].detach()
+        th = self.theta.detach().requires_grad_(True)
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(self.fn(th), th, create_graph=True)
+            (hv,) = torch.autograd.grad(g, th, v.to(self.theta.dtype).reshape(-1))
+        return hv.detach()
 
     def outputs(self, theta: torch.Tensor | None = None, x: torch.Tensor | None = None) -> torch.Tensor:
         """Model outputs at ``theta`` (needs an objective built from a model)."""

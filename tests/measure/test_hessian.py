@@ -110,3 +110,31 @@ def test_slq_density_of_quadratic():
         assert dens[near].sum() * dx == pytest.approx(share, abs=0.08)
     assert d.trace == pytest.approx(eigs.sum(), rel=0.1)
     assert mass.sum() == pytest.approx(1.0)
+
+
+def test_hvp_matches_torch_func_and_model_untouched():
+    model, data = small_problem(seed=9)
+    snap = snapshot(model)
+    obj = Objective.from_model(model, data, dtype=torch.float64)
+    v = torch.randn(obj.n_params, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ref = torch.func.jvp(torch.func.grad(obj.fn), (obj.theta,), (v,))[1]
+    torch.testing.assert_close(obj.hvp(v), ref, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(obj.grad(), torch.func.grad(obj.fn)(obj.theta), rtol=1e-12, atol=1e-14)
+    assert obj.spent() == {"n_forward": 0, "n_grad": 1, "n_hvp": 1}
+    assert_unchanged(model, snap)
+
+
+def test_untouched_restores_after_interrupt():
+    from genlab.measure import untouched
+
+    model, _ = small_problem(seed=10)
+    model.train()
+    snap = snapshot(model)
+    with pytest.raises(KeyboardInterrupt):
+        with untouched(model):
+            model.eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+                p.data.add_(1.0)
+            raise KeyboardInterrupt
+    assert_unchanged(model, snap)

@@ -102,13 +102,14 @@ def command(
     }
     lines = [
         f"top-{k} Hessian eigenvalues of the lecture MLP on MNIST-1D (4000 samples, full batch), {threads} thread(s)",
-        "reference (Lanczos, %d steps): %s  (residual bounds <= %.1e; float32 HVPs limit it to ~1e-7)" % (
-            ref_steps, ", ".join(f"{v:.6g}" for v in exact), max(ref.residuals)),
+        f"reference (Lanczos, {ref_steps} steps): {', '.join(f'{v:.6g}' for v in exact)}  "
+        f"(residual bounds <= {max(ref.residuals):.1e}; float32 HVPs limit it to ~1e-7)",
         f"{'method':<26}{'HVPs':>8}{'seconds':>10}{'max rel err':>14}",
         f"{'genlab Lanczos':<26}{lz.n_hvp:>8}{t_lz:>10.2f}{e_lz:>14.2e}",
     ]
     for row in ladder:
-        lines.append(f"{'power iteration tol=%g' % row['tol']:<26}{row['n_hvp']:>8}{row['seconds']:>10.2f}"
+        label = f"power iteration tol={row['tol']:g}"
+        lines.append(f"{label:<26}{row['n_hvp']:>8}{row['seconds']:>10.2f}"
                      f"{row['max_rel_error']:>14.2e}")
     lines.append(f"{'scipy eigsh (ARPACK)':<26}{sc['n_hvp']:>8}{sc['seconds']:>10.2f}{sc['max_rel_error']:>14.2e}")
     if chosen:

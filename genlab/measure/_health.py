@@ -81,6 +81,11 @@ class HealthReport:
                          for c in self.checks)
 
 
+def _device(model: nn.Module):
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 def _copy(model: nn.Module, train_mode: bool) -> nn.Module:
     m = copy.deepcopy(model)
     m.train(train_mode)
@@ -95,7 +100,9 @@ def _fit(model, x, y, loss, *, steps, lr, batch_size, seed, optimizer="adam", lr
         model.parameters(), lr=lr, momentum=0.9)
     g = generator(seed)
     out = []
-    with torch.random.fork_rng(devices=[]):  # dropout draws from the global RNG: keep the caller's
+    # Dropout draws from the global RNG: fork it (CUDA too) so the caller's state is kept.
+    p0 = next(model.parameters())
+    with torch.random.fork_rng(devices=[p0.device] if p0.device.type == "cuda" else []):
         torch.manual_seed(seed)
         for s in range(steps):
             if lrs is not None:
@@ -122,7 +129,7 @@ def layer_stats(model: nn.Module, data, *, batch_size: int = 256, loss=None, see
     Hooks every ``nn.Linear`` / ``nn.Conv*`` output and activation module call of a private copy
     (a shared activation module called once per layer gives one entry per call).
     """
-    x, y = as_tensors(data)
+    x, y = as_tensors(data, device=_device(model))
     loss = loss or default_loss(y)
     idx = torch.randperm(len(x), generator=generator(seed))[:batch_size]
     net = _copy(model, train_mode)
@@ -137,7 +144,8 @@ def layer_stats(model: nn.Module, data, *, batch_size: int = 256, loss=None, see
             records.append((name or type(m).__name__, kind, out))
 
         mod.register_forward_hook(hook)
-    with torch.random.fork_rng(devices=[]):
+    dev = _device(model)
+    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
         torch.manual_seed(seed)
         loss_value(net(x[idx]), y[idx], loss).backward()
     counts: dict[str, int] = {}
@@ -163,7 +171,7 @@ def lr_range_test(model: nn.Module, data, *, lr_min: float = 1e-6, lr_max: float
     lr_min = check_float(lr_min, "lr_min", owner, low=0.0, low_open=True)
     lr_max = check_float(lr_max, "lr_max", owner, low=lr_min, low_open=True)
     n_steps = check_int(n_steps, "n_steps", owner, low=5)
-    x, y = as_tensors(data)
+    x, y = as_tensors(data, device=_device(model))
     loss = loss or default_loss(y)
     lrs = np.geomspace(lr_min, lr_max, n_steps)
     net = _copy(model, train_mode)
@@ -213,7 +221,7 @@ def health_check(model: nn.Module, data, *, loss=None, batch_size: int = 32, ove
     lr_range
         :func:`lr_range_test` found a minimum before diverging (its suggested range is reported).
     """
-    x, y = as_tensors(data)
+    x, y = as_tensors(data, device=_device(model))
     loss = loss or default_loss(y)
     classification = not y.dtype.is_floating_point
     checks = []
@@ -247,7 +255,7 @@ def health_check(model: nn.Module, data, *, loss=None, batch_size: int = 32, ove
     # 3. input-independent baseline on held-out data
     held = getattr(data, "x_test", None)
     if held is not None:
-        xt, yt = as_tensors(data, "test")
+        xt, yt = as_tensors(data, "test", device=_device(model))
     else:
         xt, yt = x, y
     real, zero = _copy(model, train_mode), _copy(model, train_mode)

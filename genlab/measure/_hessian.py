@@ -195,7 +195,7 @@ def power_iteration_eigenvalues(model, data=None, *, k: int = 5, tol: float = 1e
     vecs: list[torch.Tensor] = []
     vals: list[float] = []
     for _ in range(k):
-        v = torch.randn(obj.n_params, generator=g, dtype=torch.float64)
+        v = torch.randn(obj.n_params, generator=g, dtype=torch.float64).to(obj.theta.device)
         lam = None
         for _ in range(max_iter):
             for u in vecs:
@@ -218,10 +218,13 @@ def power_iteration_eigenvalues(model, data=None, *, k: int = 5, tol: float = 1e
                               obj.n_hvp - start, obj.n_hvp - start, True)
 
 
-def _probes(n: int, count: int, g: torch.Generator, kind: str) -> torch.Tensor:
+def _probes(n: int, count: int, g: torch.Generator, kind: str, device) -> torch.Tensor:
+    """Probe vectors drawn on the CPU (same seed, same probes on any device), then moved."""
     if kind == "rademacher":
-        return torch.randint(0, 2, (count, n), generator=g).to(torch.float64) * 2 - 1
-    return torch.randn(count, n, generator=g, dtype=torch.float64)
+        z = torch.randint(0, 2, (count, n), generator=g).to(torch.float64) * 2 - 1
+    else:
+        z = torch.randn(count, n, generator=g, dtype=torch.float64)
+    return z.to(device)
 
 
 def hessian_trace(model, data=None, *, n_hvp: int = 90, method: str = "hutch++", probes: str = "rademacher",
@@ -253,17 +256,17 @@ def hessian_trace(model, data=None, *, n_hvp: int = 90, method: str = "hutch++",
     n = obj.n_params
     hv = lambda v: obj.hvp(v).to(torch.float64)  # noqa: E731
     if method == "hutchinson":
-        z = _probes(n, n_hvp, g, probes)
+        z = _probes(n, n_hvp, g, probes, obj.theta.device)
         samples = torch.stack([torch.dot(zi, hv(zi)) for zi in z])
         mean, se = float(samples.mean()), float(samples.std(unbiased=True) / math.sqrt(n_hvp))
     else:
         m = n_hvp // 3
         r = n_hvp - 2 * m  # probes left for the residual Hutchinson part
-        S = _probes(n, m, g, probes)
+        S = _probes(n, m, g, probes, obj.theta.device)
         Q, _ = torch.linalg.qr(torch.stack([hv(s) for s in S]).T)  # (P, m)
         HQ = torch.stack([hv(q) for q in Q.T])  # (m, P)
         exact = float(torch.einsum("ip,pi->", HQ, Q))
-        G = _probes(n, r, g, probes)
+        G = _probes(n, r, g, probes, obj.theta.device)
         Gp = G - (G @ Q) @ Q.T  # (r, P): projected onto the complement of span(Q)
         samples = torch.stack([torch.dot(gi, hv(gi)) for gi in Gp])
         mean = exact + float(samples.mean())
@@ -288,7 +291,7 @@ def hessian_spectral_density(model, data=None, *, n_steps: int = 50, n_probes: i
     start = obj.n_hvp
     nodes, weights = [], []
     for _ in range(n_probes):
-        v0 = _probes(obj.n_params, 1, g, "rademacher")[0]
+        v0 = _probes(obj.n_params, 1, g, "rademacher", obj.theta.device)[0]
         a, b, _ = lanczos(obj.hvp, v0, n_steps)
         ev, _, first = _ritz(a, b)
         w = first**2

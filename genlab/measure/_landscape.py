@@ -68,7 +68,7 @@ def random_directions(model, *, n_directions: int = 1, filter_normalize: bool = 
     theta = obj.theta
     out = []
     for _ in range(n_directions):
-        d = torch.randn(theta.shape, generator=g, dtype=theta.dtype)
+        d = torch.randn(theta.shape, generator=g, dtype=theta.dtype).to(theta.device)
         if filter_normalize:
             parts = []
             for t, dt in zip(obj.unflatten(theta).values(), obj.unflatten(d).values()):

@@ -62,7 +62,7 @@ class NormMeasures:
 
 
 def _weights(model: nn.Module) -> list[tuple[str, torch.Tensor]]:
-    return [(n, p.detach().double()) for n, p in model.named_parameters() if p.dim() >= 2]
+    return [(n, p.detach().double().cpu()) for n, p in model.named_parameters() if p.dim() >= 2]
 
 
 def path_norm(model: nn.Module) -> float:
@@ -71,7 +71,7 @@ def path_norm(model: nn.Module) -> float:
     Computed as Neyshabur et al. do: square every parameter, forward an all-ones input, sum the
     outputs (exact for ReLU MLPs, whose units are all active on positive inputs).
     """
-    sq = copy.deepcopy(model).double().eval()
+    sq = copy.deepcopy(model).double().cpu().eval()
     with torch.no_grad():
         for p in sq.parameters():
             p.copy_(p * p)
@@ -102,7 +102,7 @@ def norm_measures(model: nn.Module, *, init: nn.Module | dict | None = None, dat
     ratio_sum = 0.0
     for name, w in ws:
         w2 = w.reshape(w.shape[0], -1)
-        ref = init_state[name].detach().double().reshape(w2.shape) if init_state is not None else torch.zeros_like(w2)
+        ref = init_state[name].detach().double().cpu().reshape(w2.shape) if init_state is not None else torch.zeros_like(w2)
         spec = float(torch.linalg.matrix_norm(w2, 2))
         l21 = float((w2 - ref).norm(dim=1).sum())
         dist = float((w2 - ref).norm()) if init_state is not None else None
@@ -112,13 +112,13 @@ def norm_measures(model: nn.Module, *, init: nn.Module | dict | None = None, dat
     r_a = math.prod(specs) * ratio_sum ** 1.5  # ReLU: rho_i = 1
     dist_all = None
     if init_state is not None:
-        dist_all = math.sqrt(sum(float((p.detach().double() - init_state[n].detach().double()).pow(2).sum())
+        dist_all = math.sqrt(sum(float((p.detach().double().cpu() - init_state[n].detach().double().cpu()).pow(2).sum())
                                  for n, p in model.named_parameters()))
     margin = bft = qs = None
     n_forward = 1
     if data is not None:
         x, y = as_tensors(data, split, dtype=torch.float64)
-        net = copy.deepcopy(model).double().eval()
+        net = copy.deepcopy(model).double().cpu().eval()
         with torch.no_grad():
             out = net(x)
         n_forward += 1

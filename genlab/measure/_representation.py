@@ -65,7 +65,7 @@ def mutual_information(activations, labels=None, *, n_bins: int = 30, bin_range:
 
 def _pattern_fn(model: nn.Module):
     """A function x -> (n, n_relu_units) bool activation pattern of a private copy of ``model``."""
-    net = copy.deepcopy(model).double().eval()
+    net = copy.deepcopy(model).double().cpu().eval()
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
     if not relus:
         raise fail("model", "count_linear_regions", "a network with nn.ReLU modules", type(model).__name__)

@@ -97,7 +97,7 @@ def worst_case_sharpness(model, data=None, *, radius: float = 0.05, norm: str = 
         # Start near w (first restart; a tiny random offset so that a zero gradient at an exact
         # minimum still gives a direction) or uniformly in the set.
         start = 1e-3 if r == 0 else 1.0
-        u = _project((torch.rand(theta.shape, generator=gen, dtype=theta.dtype) * 2 - 1) * start * radius * s, s, radius, norm)
+        u = _project((torch.rand(theta.shape, generator=gen, dtype=theta.dtype).to(theta.device) * 2 - 1) * start * radius * s, s, radius, norm)
         for _ in range(n_steps):
             g = obj.grad(theta + u) * s  # gradient in the scaled coordinates z = u / s
             if norm == "linf":
@@ -138,7 +138,7 @@ def pac_bayes_flatness(model, data=None, *, tolerance: float = 0.1, n_draws: int
     f0 = obj.n_forward
     theta = obj.theta
     s = _scale(theta, magnitude_aware, eps)
-    noise = torch.randn(n_draws, theta.numel(), generator=generator(seed), dtype=theta.dtype) * s
+    noise = torch.randn(n_draws, theta.numel(), generator=generator(seed), dtype=theta.dtype).to(theta.device) * s
     base = obj.value()
 
     def increase(sigma: float) -> tuple[float, float]:

@@ -56,6 +56,7 @@ from genlab.measure._representation import (
     MutualInformation,
     count_linear_regions,
     gradient_noise_scale,
+    information_plane,
     mutual_information,
 )
 from genlab.measure._sharpness import (
@@ -102,6 +103,7 @@ __all__ = [
     "LayerSpectrum",
     "PowerLawFit",
     "mutual_information",
+    "information_plane",
     "count_linear_regions",
     "gradient_noise_scale",
     "MutualInformation",

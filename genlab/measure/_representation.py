@@ -200,3 +200,20 @@ def gradient_noise_scale(model, data=None, *, n_samples: int | None = None, chun
     trace = (total_sq - n * g2) / (n - 1)
     obj.n_grad += n
     return GradientNoiseScale(trace / g2 if g2 > 0 else math.inf, trace, g2, n, n)
+
+
+def information_plane(model: nn.Module, data, *, n_bins: int = 30, split: str = "train") -> tuple[MutualInformation, ...]:
+    """``(I(X;T), I(T;Y))`` for every hidden activation call of ``model`` on ``data`` (one point
+    of the information plane per layer), by :func:`mutual_information` with per-layer ranges."""
+    from genlab.measure._core import as_tensors
+
+    x, y = as_tensors(data, split)
+    net = copy.deepcopy(model).cpu().eval()
+    acts: list[torch.Tensor] = []
+    kinds = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.GELU, nn.ELU, nn.LeakyReLU, nn.SiLU)
+    for mod in net.modules():
+        if isinstance(mod, kinds):
+            mod.register_forward_hook(lambda m, i, o: acts.append(o.detach().reshape(o.shape[0], -1)))
+    with torch.no_grad():
+        net(x)
+    return tuple(mutual_information(a.numpy(), y.numpy(), n_bins=n_bins) for a in acts)

@@ -90,3 +90,20 @@ def test_gradient_noise_scale_against_loop():
     assert r.trace_cov == pytest.approx(float(trace), rel=1e-4)
     assert r.b_simple == pytest.approx(float(trace / (mean @ mean)), rel=1e-4)
     assert r.n_samples == 64
+
+
+def test_information_plane_matches_direct_activations():
+    from genlab.measure import information_plane
+
+    model = MLP(5, 3, width=8, depth=2, activation="tanh", seed=0)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(300, 5, generator=g)
+    y = torch.randint(0, 3, (300,), generator=g)
+    points = information_plane(model, (x, y), n_bins=8)
+    assert len(points) == 2
+    with torch.no_grad():
+        h1 = torch.tanh(model.linears[0](x))
+    direct = mutual_information(h1.numpy(), y.numpy(), n_bins=8)
+    assert points[0].i_xt == pytest.approx(direct.i_xt) and points[0].i_ty == pytest.approx(direct.i_ty)
+    for p in points:
+        assert 0 <= p.i_ty <= min(p.i_xt, math.log2(3)) + 1e-9

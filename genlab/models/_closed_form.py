@@ -68,7 +68,12 @@ class FixedJointModel(_LinearInFeatures):
 
 
 class KnotsModel(_LinearInFeatures):
-    """``a + b x + sum_k gamma_k |x - t_k| / 2`` with fixed knots ``t`` (minimum-norm fit)."""
+    """``a + b x + sum_k gamma_k |x - t_k| / 2`` with fixed knots ``t``.
+
+    Least squares; among the solutions, the one of smallest ``||gamma||`` with ``a, b``
+    unpenalised (as in the MLU-Explain article): the knot part is fitted to what the line
+    ``a + b x`` leaves, in the orthogonal complement of ``span(1, x)``.
+    """
 
     def __init__(self, knots, *, ridge: float = 0.0) -> None:
         self.knots = np.asarray(knots, dtype=float).ravel()
@@ -76,6 +81,16 @@ class KnotsModel(_LinearInFeatures):
 
     def features(self, x: np.ndarray) -> np.ndarray:
         return np.column_stack([np.ones_like(x), x, np.abs(x[:, None] - self.knots[None, :]) / 2])
+
+    def fit(self, x, y):
+        x, y = np.asarray(x, float), np.asarray(y, float)
+        phi = self.features(x)
+        line, knots = phi[:, :2], phi[:, 2:]
+        proj = np.eye(len(x)) - line @ np.linalg.pinv(line)  # removes what a + b x can fit
+        gamma, self.singular_values_ = min_norm_lstsq(proj @ knots, proj @ y, self.ridge)
+        ab = np.linalg.lstsq(line, y - knots @ gamma, rcond=None)[0]
+        self.coef_ = np.concatenate([ab, gamma])
+        return self
 
 
 FEATURES = ("legendre", "polynomial", "random_relu")

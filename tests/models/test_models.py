@@ -73,9 +73,18 @@ def test_knots_model_is_minimum_norm_and_interpolates():
     y = np.array([25.0, 9, 1, 1, 9, 25])
     knots = np.array([0.5, 1.7, 2.2, 3.9, 4.4, 0.1, 2.8])
     model = KnotsModel(knots).fit(x, y)
-    a = np.column_stack([np.ones(6), x, np.abs(x[:, None] - knots) / 2])
-    np.testing.assert_allclose(model.coef_, np.linalg.pinv(a) @ y, atol=1e-9)
     np.testing.assert_allclose(model.predict(x), y, atol=1e-9)  # 9 parameters > 6 points
+    # Minimum ||gamma|| among interpolants (a, b free): the null-space directions of the full
+    # design, restricted to gamma, are orthogonal to the fitted gamma.
+    a = np.column_stack([np.ones(6), x, np.abs(x[:, None] - knots) / 2])
+    _, s, vt = np.linalg.svd(a)
+    null = vt[len(s[s > 1e-10]):]  # (dim null, 9)
+    gamma = model.coef_[2:]
+    np.testing.assert_allclose(null[:, 2:] @ gamma, 0, atol=1e-8)
+    # With few knots it is the ordinary least-squares fit.
+    few = KnotsModel([2.5]).fit(x, y)
+    b = np.column_stack([np.ones(6), x, np.abs(x - 2.5) / 2])
+    np.testing.assert_allclose(few.coef_, np.linalg.lstsq(b, y, rcond=None)[0], atol=1e-9)
 
 
 @pytest.mark.parametrize("kind", ["legendre", "polynomial", "random_relu"])

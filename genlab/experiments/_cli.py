@@ -1,0 +1,64 @@
+"""``genlab list``, ``genlab run NAME`` and ``genlab plot RUN_DIR``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from genlab._checks import ParameterError
+
+
+def _parse_overrides(pairs: list[str]) -> dict:
+    """``key=value`` pairs; values are JSON when they parse (numbers, lists, true), else text."""
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ParameterError(f"The '--set' parameter of genlab run must be KEY=VALUE. Got {pair!r} instead.")
+        key, raw = pair.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("list")
+    def list_command() -> None:
+        """List the experiments with their scales' estimated CPU time."""
+        from genlab.experiments import list_experiments
+
+        for e in list_experiments():
+            est = ", ".join(f"{s} {e.estimates[s]}" for s in ("smoke", "quick", "paper"))
+            gpu = "  [GPU advised for paper]" if e.gpu_advised else ""
+            typer.echo(f"{e.name:<26} {e.title}\n{'':<26} CPU time: {est}{gpu}")
+
+    @app.command("run")
+    def run_command(
+        name: str = typer.Argument(..., help="Experiment name (see genlab list)."),
+        scale: str = typer.Option("quick", help="smoke (seconds), quick (default, ~2 min at most) or paper."),
+        seed: int = typer.Option(0, help="Seed of everything random in the run."),
+        out: Path = typer.Option(None, help="Run directory (default runs/NAME); replaced if present."),
+        device: str = typer.Option("cpu", help="cpu or cuda."),
+        set_: list[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
+    ) -> None:
+        """Run one experiment: config.json, metrics.csv, figures, README.md, summary.json."""
+        from genlab.experiments import run_experiment
+
+        run_dir = run_experiment(name, scale=scale, seed=seed, out=out, device=device, **_parse_overrides(set_))
+        summary = json.loads((run_dir / "summary.json").read_text())
+        typer.echo(f"{name} ({scale}) done in {summary['wall_time_s']:.1f} s -> {run_dir}")
+        for c in summary["comparisons"]:
+            mark = {True: "inside", False: "OUTSIDE", None: "ref"}[c["inside"]]
+            typer.echo(f"  [{mark:>7}] {c['quantity']}: measured {c['measured']:.4g}, published {c['published']}")
+
+    @app.command("plot")
+    def plot_command(run_dir: Path = typer.Argument(..., help="A run directory written by genlab run.")) -> None:
+        """Redraw a run's figures from its stored metrics (no training)."""
+        from genlab.experiments import plot_run
+
+        for name in plot_run(run_dir):
+            typer.echo(str(run_dir / name))

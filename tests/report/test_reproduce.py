@@ -1,0 +1,80 @@
+"""``genlab reproduce`` end to end, interrupted and resumed, as a user runs it."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from genlab.experiments import list_experiments
+
+NAMES = [e.name for e in list_experiments()]
+
+
+def start(out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "genlab", "reproduce", "--scale", "smoke", "--out", str(out), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def wait_for_first_complete(out, proc, timeout=300):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        done = [p.parent.name for p in out.glob("*/summary.json")]
+        if done:
+            return done
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    raise AssertionError("no experiment finished in time")
+
+
+def check_report(out):
+    text = (out / "report.html").read_text()
+    for name in NAMES:
+        section = re.search(rf'<section class="experiment" id="exp-{name}">(.*?)</section>', text, re.S)
+        assert section, f"no section for {name}"
+        assert "data:image/png;base64," in section.group(1), name
+        assert '<table class="comparison">' in section.group(1) and "<td>" in section.group(1), name
+    assert not re.search(r'(src|href)="(https?:)?//', text)  # self-contained
+    return text
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, pytest.param(signal.SIGINT, marks=pytest.mark.slow)])
+def test_interrupted_reproduce_resumes_without_redoing(tmp_path, sig):
+    out = tmp_path / "report"
+    proc = start(out)
+    first = wait_for_first_complete(out, proc)
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    stamps = {n: (out / n / "summary.json").stat().st_mtime_ns for n in first}
+
+    proc = subprocess.run([sys.executable, "-m", "genlab", "reproduce", "--scale", "smoke", "--out", str(out)],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for n in first:  # finished before the interruption: reused, not redone
+        assert f"reuse  {n}" in proc.stdout
+        assert (out / n / "summary.json").stat().st_mtime_ns == stamps[n]
+    assert not list(out.glob(".*.partial"))
+    for n in NAMES:
+        summary = json.loads((out / n / "summary.json").read_text())
+        assert summary["scale"] == "smoke"
+    text = check_report(out)
+    assert "published numbers with a band were reproduced" in text
+
+
+def test_report_rebuilds_from_stored_runs_and_bad_input(tmp_path):
+    out = tmp_path / "r"
+    proc = subprocess.run([sys.executable, "-m", "genlab", "reproduce", "--scale", "smoke", "--out", str(out),
+                           "--only", "bias-variance,knots"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    (out / "report.html").unlink()
+    proc = subprocess.run([sys.executable, "-m", "genlab", "report", str(out)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and (out / "report.html").is_file()
+    proc = subprocess.run([sys.executable, "-m", "genlab", "reproduce", "--only", "nope", "--out", str(tmp_path / "x")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "'only' parameter" in proc.stderr and "Traceback" not in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "genlab", "reproduce", "--scale", "tiny", "--out", str(tmp_path / "y")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "'scale' parameter" in proc.stderr

@@ -208,7 +208,7 @@ class Store:
         df = pd.read_sql_query("SELECT * FROM runs ORDER BY sweep, grp, id", self.con)
         if df.empty or not flatten:
             return df
-        finals = pd.DataFrame([json.loads(f) if f else {} for f in df.final], index=df.index)
+        finals = pd.DataFrame([json.loads(f) if isinstance(f, str) else {} for f in df.final], index=df.index)
         configs = pd.DataFrame([json.loads(c) for c in df.config], index=df.index)
         configs["data"] = [json.dumps(d, sort_keys=True) for d in configs["data"]]
         configs["betas"] = [json.dumps(b) for b in configs["betas"]]

@@ -5,7 +5,15 @@ import json
 import pytest
 
 from genlab._checks import ParameterError, UserError
-from genlab.sweep import BUILTIN_SWEEPS, DEFAULTS, Sweep, load_sweep, make_groups, run_id, sweep_from_dict
+from genlab.sweep import (
+    BUILTIN_SWEEPS,
+    DEFAULTS,
+    Sweep,
+    load_sweep,
+    make_groups,
+    run_id,
+    sweep_from_dict,
+)
 
 
 def test_run_id_is_canonical_and_sensitive():

@@ -63,6 +63,9 @@ class SerialBackend:
     def shutdown(self) -> None:
         pass
 
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        pass
+
     def describe(self) -> str:
         return f"serial (in-process, {self.threads} thread(s))"
 
@@ -125,6 +128,12 @@ class LocalBackend:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        """Resize for the groups left to run (before the pool starts)."""
+        if self._pool is None:
+            self.n_workers, self.threads = plan_workers(n_groups, workers)
+            self.capacity = self.n_workers
+
     def describe(self) -> str:
         return f"local ({self.n_workers} worker process(es) x {self.threads} torch thread(s))"
 
@@ -143,7 +152,7 @@ class DaskBackend:
 
     name = "dask"
 
-    def __init__(self, n_workers: int | None, scheduler: str | None = None, *, connect_timeout: float = 5.0) -> None:
+    def __init__(self, n_workers: int | None, scheduler: str | None = None, *, connect_timeout: float = 3.0) -> None:
         try:
             from distributed import Client, LocalCluster
         except ImportError:
@@ -199,6 +208,9 @@ class DaskBackend:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        pass
 
     def describe(self) -> str:
         return f"dask ({self.where}, {self.n_workers} worker(s))"

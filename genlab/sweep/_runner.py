@@ -128,9 +128,19 @@ def run_sweep(
     groups = make_groups(runs, max_group_size)
     out = Path(out) if out is not None else Path("sweeps") / sweep.name
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    # Backend errors (bad name, unreachable scheduler) come before anything is written.
+    exe = make_backend(backend, len(groups), workers, scheduler)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        exe.shutdown()
+        raise UserError(f"Cannot create the sweep directory {str(out)!r}: {exc.strerror}.") from None
     lock = SweepLock(out)
-    lock.acquire()  # refused with a clear message while another driver writes here
+    try:
+        lock.acquire()  # refused with a clear message while another driver writes here
+    except UserError:
+        exe.shutdown()
+        raise
     try:
         store = Store(out, create=True)
         store.set_meta(**{f"sweep:{sweep.name}": sweep.to_dict()})
@@ -142,8 +152,9 @@ def run_sweep(
         say(f"{n_skip} already done, running {len(runs) - n_skip} run(s) in {len(todo)} group(s)")
         if not todo:
             store.close()
+            exe.shutdown()
             return SweepReport(out, len(runs), len(groups), n_skip, 0, 0, time.perf_counter() - t0, 0.0, "none")
-        exe = make_backend(backend, len(todo), workers, scheduler)
+        exe.fit(len(todo), workers)
         say(f"backend: {exe.describe()}; results in {out}")
         n_done, n_failed = _drive(sweep, store, exe, todo, group_fn, retries, save_weights,
                                   tensorboard, progress, say)

@@ -18,10 +18,11 @@ def _runs(path):
         return s.runs().set_index("id").sort_index(), s.metrics()
 
 
-def test_dask_equals_local(tmp_path):
+def test_dask_equals_in_process(tmp_path):
     rep = run_sweep(SWEEP, tmp_path / "dask", backend="dask", workers=2, echo=None, progress=False)
     assert (rep.n_done, rep.n_failed, rep.backend) == (8, 0, "dask")
-    ref = run_sweep(SWEEP, tmp_path / "local", backend="local", workers=2, echo=None, progress=False)
+    # Every backend trains a group with one torch thread, so results are bitwise equal.
+    ref = run_sweep(SWEEP, tmp_path / "local", backend="serial", echo=None, progress=False)
     assert ref.n_done == 8
     (a, ma), (b, mb) = _runs(tmp_path / "dask"), _runs(tmp_path / "local")
     assert list(a.index) == list(b.index) and a.worker.str.len().gt(0).all()

@@ -49,7 +49,7 @@ def test_serial_sweep_store_and_resume(tmp_path):
     assert (more.n_skipped, more.n_done) == (12, 6)
 
 
-@pytest.mark.parametrize("backend", ["serial", "local"])
+@pytest.mark.parametrize("backend", ["serial", pytest.param("local", marks=pytest.mark.slow)])
 def test_raising_group_is_retried_then_failed(tmp_path, monkeypatch, backend):
     monkeypatch.setenv("SWEEP_MARKERS", str(tmp_path))
     msgs = []

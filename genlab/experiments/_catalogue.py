@@ -1,6 +1,24 @@
 """Importing this module registers every experiment, in the lecture's order."""
 
-from genlab.experiments import _bias_variance  # noqa: F401
-from genlab.experiments import _knots  # noqa: F401
-from genlab.experiments import _double_descent_linear  # noqa: F401
-from genlab.experiments import _generalization_gap  # noqa: F401
+from genlab.experiments import (  # noqa: F401
+    _bias_variance,
+    _double_descent,
+    _double_descent_linear,
+    _generalization_gap,
+    _hyperparameter_selection,
+    _knots,
+    _mnist1d_benchmark,
+    _variance_reduction,
+)
+
+# The lecture's order (ruff sorts the imports above alphabetically).
+ORDER = [
+    "mnist1d-benchmark",
+    "generalization-gap",
+    "bias-variance",
+    "variance-reduction",
+    "double-descent",
+    "double-descent-linear",
+    "knots",
+    "hyperparameter-selection",
+]

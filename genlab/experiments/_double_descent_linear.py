@@ -127,7 +127,7 @@ register(Experiment(
     metrics_doc="Per P (Legendre) or N (diabetes): median and mean test MSE of the min-norm fit, median test MSE of the "
     "ridge fit, and the median smallest non-zero singular value of the training features.",
     config_cls=DDLinearConfig,
-    scales={"smoke": {"n_repeats": 3, "feature_counts": (1, 5, 10, 14, 15, 16, 20, 30), "diabetes_sizes": (2, 5, 9, 10, 11, 20, 39)},
+    scales={"smoke": {"n_repeats": 10, "feature_counts": (1, 5, 10, 14, 15, 16, 20, 30), "diabetes_sizes": (2, 5, 9, 10, 11, 20, 39)},
             "quick": {}, "paper": {"n_repeats": 50}},
     estimates={"smoke": "1 s", "quick": "5 s", "paper": "10 s"},
     run=run,

@@ -93,8 +93,10 @@ def _ensure_loaded() -> None:
 
 def list_experiments() -> list[Experiment]:
     """Every experiment, in the lecture's order."""
+    from genlab.experiments._catalogue import ORDER
+
     _ensure_loaded()
-    return list(REGISTRY.values())
+    return sorted(REGISTRY.values(), key=lambda e: ORDER.index(e.name) if e.name in ORDER else len(ORDER))
 
 
 def get_experiment(name: str) -> Experiment:

@@ -17,7 +17,7 @@ import torch
 from scipy.interpolate import CubicSpline
 
 from genlab._checks import check_int
-from genlab.data import knots_gold, make_knots
+from genlab.data import make_knots
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models import KnotsModel

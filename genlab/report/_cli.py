@@ -1,0 +1,41 @@
+"""``genlab reproduce`` and ``genlab report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("reproduce")
+    def reproduce_command(
+        scale: str = typer.Option("quick", help="smoke (seconds), quick (the default) or paper."),
+        only: str = typer.Option("", help="Comma-separated experiment names; default: all."),
+        out: Path = typer.Option(Path("genlab-report"), help="Directory for the runs and report.html."),
+        jobs: int = typer.Option(1, help="Experiments run at once (processes)."),
+        seed: int = typer.Option(0, help="Seed passed to every experiment."),
+        device: str = typer.Option("cpu", help="cpu or cuda."),
+    ) -> None:
+        """Run the whole lecture's experiments (reusing finished runs) and write report.html."""
+        from genlab.report._reproduce import reproduce
+
+        names = [n.strip() for n in only.split(",") if n.strip()] or None
+        result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, device=device, echo=typer.echo)
+        typer.echo(
+            f"done: {len(result.ran)} run, {len(result.reused)} reused, "
+            f"{result.wall_time_s:.0f} s; open {result.report}"
+        )
+
+    @app.command("report")
+    def report_command(
+        runs_dir: Path = typer.Argument(..., help="A directory of stored runs (from reproduce or run)."),
+        out: Path = typer.Option(None, help="Where to write the HTML (default RUNS_DIR/report.html)."),
+    ) -> None:
+        """Rebuild the self-contained HTML report from stored runs, without training."""
+        from genlab._io import check_writable_file
+        from genlab.report._html import build_report
+
+        if out is not None:
+            check_writable_file(out, "--out", "report")
+        typer.echo(str(build_report(runs_dir, out)))

@@ -1,0 +1,227 @@
+"""Build one self-contained HTML report from stored run directories (no training).
+
+A run directory is complete when it holds ``summary.json`` (see the run-directory contract in
+``genlab.experiments``); incomplete directories are listed as such, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from genlab._checks import ParameterError
+from genlab._io import atomic_path
+
+# The lecture's order ("Measuring performance and generalization"), then everything else.
+LECTURE_ORDER = [
+    ("MNIST-1D and its benchmark", ["mnist1d-benchmark", "generalization-gap"]),
+    ("Noise, bias and variance", ["bias-variance"]),
+    ("Reducing variance", ["variance-reduction"]),
+    ("Double descent", ["double-descent", "double-descent-linear", "knots"]),
+    ("Choosing hyperparameters", ["hyperparameter-selection"]),
+]
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """A run directory as the report sees it."""
+
+    path: Path
+    summary: dict
+    config: dict
+
+    @property
+    def name(self) -> str:
+        return str(self.summary.get("experiment", self.path.name))
+
+    @property
+    def comparisons(self) -> list[dict]:
+        return list(self.summary.get("comparisons", []))
+
+
+@dataclass
+class ReportTally:
+    """How many published numbers were reproduced within their band."""
+
+    inside: list[tuple[str, dict]] = field(default_factory=list)
+    outside: list[tuple[str, dict]] = field(default_factory=list)
+    unbanded: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def load_runs(runs_dir: str | Path) -> tuple[list[StoredRun], list[Path]]:
+    """Return the complete runs under ``runs_dir`` and the incomplete directories."""
+    root = Path(runs_dir)
+    if not root.is_dir():
+        raise ParameterError(
+            f"The 'runs_dir' parameter of report must be an existing directory. Got {str(runs_dir)!r} instead."
+        )
+    complete, incomplete = [], []
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        summary_path = sub / "summary.json"
+        if not summary_path.is_file():
+            if (sub / "config.json").is_file():
+                incomplete.append(sub)
+            continue
+        summary = json.loads(summary_path.read_text())
+        config_path = sub / "config.json"
+        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
+        complete.append(StoredRun(sub, summary, config))
+    return complete, incomplete
+
+
+def tally(runs: list[StoredRun]) -> ReportTally:
+    t = ReportTally()
+    for run in runs:
+        for c in run.comparisons:
+            if c.get("inside") is True:
+                t.inside.append((run.name, c))
+            elif c.get("inside") is False:
+                t.outside.append((run.name, c))
+            else:
+                t.unbanded.append((run.name, c))
+    return t
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return f"[{_fmt(value[0])}, {_fmt(value[1])}]"
+    return html.escape(str(value))
+
+
+def _mark(inside) -> str:
+    if inside is True:
+        return '<span class="pass">✔ inside</span>'
+    if inside is False:
+        return '<span class="fail">✘ outside</span>'
+    return '<span class="na">reference only</span>'
+
+
+def _figure_html(run: StoredRun, name: str) -> str:
+    path = run.path / name
+    if not path.is_file():
+        return f'<p class="fail">missing figure {html.escape(name)}</p>'
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    mime = "image/svg+xml" if path.suffix == ".svg" else "image/png"
+    return (
+        f'<figure><img alt="{html.escape(name)}" src="data:{mime};base64,{data}">'
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+    )
+
+
+def _run_section(run: StoredRun) -> str:
+    s = run.summary
+    rows = "".join(
+        "<tr>"
+        f"<td>{_fmt(c.get('quantity'))}</td><td>{_fmt(c.get('measured'))}</td>"
+        f"<td>{_fmt(c.get('published'))}</td><td>{_fmt(c.get('band'))}</td>"
+        f"<td>{_mark(c.get('inside'))}</td><td>{_fmt(c.get('note'))}</td>"
+        "</tr>"
+        for c in run.comparisons
+    )
+    figures = [f for f in s.get("figures", []) if f.endswith(".png")] or list(s.get("figures", []))
+    machine = s.get("machine", {})
+    machine_text = ", ".join(f"{k}: {v}" for k, v in machine.items()) if machine else "—"
+    config_text = html.escape(json.dumps(run.config.get("config", run.config), indent=2, default=str))
+    wall = s.get("wall_time_s")
+    return f"""
+<section class="experiment" id="exp-{html.escape(run.name)}">
+  <h3>{html.escape(s.get("title", run.name))} <code>{html.escape(run.name)}</code></h3>
+  <p class="question"><b>Question.</b> {html.escape(str(s.get("question", "")))}</p>
+  <div class="figures">{"".join(_figure_html(run, f) for f in figures)}</div>
+  <table class="comparison">
+    <thead><tr><th>quantity</th><th>measured</th><th>published</th><th>band</th><th>verdict</th><th>note</th></tr></thead>
+    <tbody>{rows or '<tr><td colspan="6">no published numbers to compare</td></tr>'}</tbody>
+  </table>
+  <details><summary>Configuration, machine and command</summary>
+    <p><b>Scale</b> {_fmt(s.get("scale"))} · <b>seed</b> {_fmt(s.get("seed"))} ·
+       <b>wall time</b> {f"{wall:.1f} s" if isinstance(wall, (int, float)) else "—"}</p>
+    <p><b>Machine</b> {html.escape(machine_text)}</p>
+    <p><b>Reproduce</b> <code>{html.escape(str(s.get("command", "")))}</code></p>
+    <pre>{config_text}</pre>
+  </details>
+</section>"""
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+section.experiment{border:1px solid #e3e3e3;border-radius:8px;padding:1em 1.2em;margin:1.2em 0}
+figure{display:inline-block;margin:.4em;max-width:100%} figure img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:.8em;color:#666;text-align:center}
+table{border-collapse:collapse;width:100%;font-size:.92em} th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left}
+th{background:#f5f5f5} .pass{color:#18794e;font-weight:600} .fail{color:#c62828;font-weight:600} .na{color:#777}
+.summary{background:#f7f9fc;border:1px solid #dde5f0;border-radius:8px;padding:.8em 1.2em}
+pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em} code{background:#f3f3f3;padding:0 .2em}
+"""
+
+
+def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring performance and generalization") -> str:
+    """Return the report's HTML text for the runs stored under ``runs_dir``."""
+    runs, incomplete = load_runs(runs_dir)
+    by_name = {r.name: r for r in runs}
+    t = tally(runs)
+    n_banded = len(t.inside) + len(t.outside)
+    misses = "".join(
+        f"<li><b>{html.escape(name)}</b>: {_fmt(c.get('quantity'))} measured {_fmt(c.get('measured'))}, "
+        f"published {_fmt(c.get('published'))} band {_fmt(c.get('band'))}"
+        f"{' — ' + html.escape(str(c['note'])) if c.get('note') else ''}</li>"
+        for name, c in t.outside
+    )
+    placed: set[str] = set()
+    body = []
+    for heading, names in LECTURE_ORDER:
+        present = [by_name[n] for n in names if n in by_name]
+        if not present:
+            continue
+        placed.update(r.name for r in present)
+        body.append(f"<h2>{html.escape(heading)}</h2>" + "".join(_run_section(r) for r in present))
+    others = [r for r in runs if r.name not in placed]
+    if others:
+        body.append("<h2>Further experiments</h2>" + "".join(_run_section(r) for r in others))
+    incomplete_html = (
+        "<p class='fail'>Incomplete runs (interrupted; rerun to finish): "
+        + ", ".join(html.escape(p.name) for p in incomplete)
+        + "</p>"
+        if incomplete
+        else ""
+    )
+    total_wall = sum(float(r.summary.get("wall_time_s") or 0.0) for r in runs)
+    toc = "".join(
+        f'<li><a href="#exp-{html.escape(r.name)}">{html.escape(r.summary.get("title", r.name))}</a></li>'
+        for r in runs
+    )
+    generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p>Generated {generated} from {len(runs)} stored run(s) in <code>{html.escape(str(runs_dir))}</code>;
+total training wall time {total_wall:.0f} s.</p>
+<div class="summary">
+<p><b>{len(t.inside)} of {n_banded}</b> published numbers with a band were reproduced within it;
+{len(t.unbanded)} further numbers are shown beside the published ones without a band.</p>
+{"<p>Outside their band:</p><ul>" + misses + "</ul>" if misses else "<p>None outside its band.</p>"}
+{incomplete_html}
+<ol>{toc}</ol>
+</div>
+{"".join(body)}
+</body></html>
+"""
+
+
+def build_report(runs_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write ``report.html`` (or ``out``) for the runs under ``runs_dir``; return its path."""
+    target = Path(out) if out is not None else Path(runs_dir) / "report.html"
+    text = render_report(runs_dir)
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return target

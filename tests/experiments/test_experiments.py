@@ -1,0 +1,166 @@
+"""Every experiment at smoke scale: the run directory's structure, redrawing, and a property of
+its phenomenon. Quick-scale checks of the phenomena are marked slow (CI runs them)."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+import torch
+
+from genlab._checks import ParameterError
+from genlab.experiments import get_experiment, list_experiments, plot_run, run_experiment
+
+torch.set_num_threads(1)
+NAMES = [e.name for e in list_experiments()]
+
+
+@pytest.fixture(scope="module")
+def smoke_runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("runs")
+    return {name: run_experiment(name, scale="smoke", seed=0, out=root / name) for name in NAMES}
+
+
+def test_catalogue_is_the_lecture():
+    assert NAMES == ["mnist1d-benchmark", "generalization-gap", "bias-variance", "variance-reduction",
+                     "double-descent", "double-descent-linear", "knots", "hyperparameter-selection"]
+    for e in list_experiments():
+        assert set(e.scales) == {"smoke", "quick", "paper"} and e.question and e.metrics_doc
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_run_directory_structure(smoke_runs, name):
+    run_dir = smoke_runs[name]
+    config = json.loads((run_dir / "config.json").read_text())
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert config["experiment"] == name and config["scale"] == "smoke" and config["seed"] == 0
+    assert summary["experiment"] == name and summary["wall_time_s"] > 0
+    assert summary["command"].startswith(f"genlab run {name} --scale smoke --seed 0")
+    assert summary["figures"] and all((run_dir / f).is_file() for f in summary["figures"])
+    assert {f.rsplit(".", 1)[1] for f in summary["figures"]} == {"png", "svg"}
+    assert summary["comparisons"]
+    for c in summary["comparisons"]:
+        assert set(c) >= {"quantity", "measured", "published", "band", "inside", "note"}
+        if c["band"] is not None:
+            assert c["inside"] == (c["band"][0] <= c["measured"] <= c["band"][1])
+    metrics = pd.read_csv(run_dir / "metrics.csv")
+    assert {"metric", "value"} <= set(metrics.columns) and len(metrics) > 0
+    readme = (run_dir / "README.md").read_text()
+    assert "| quantity | measured | published |" in readme
+
+
+@pytest.mark.parametrize("name", ["bias-variance", "knots", "generalization-gap"])
+def test_plot_redraws_from_stored_data(smoke_runs, name):
+    run_dir = smoke_runs[name]
+    pngs = sorted(run_dir.glob("*.png"))
+    for p in pngs:
+        p.unlink()
+    names = plot_run(run_dir)
+    assert all((run_dir / n).is_file() for n in names) and len(list(run_dir.glob("*.png"))) == len(pngs)
+
+
+def comparison(run_dir, prefix):
+    summary = json.loads((run_dir / "summary.json").read_text())
+    return next(c for c in summary["comparisons"] if c["quantity"].startswith(prefix))
+
+
+def test_bias_variance_identity_is_exact(smoke_runs):
+    metrics = pd.read_csv(smoke_runs["bias-variance"] / "metrics.csv")
+    cap = metrics[metrics.curve == "capacity"].pivot(index="hidden", columns="metric", values="value")
+    assert ((cap.expected_error - (cap.bias2 + cap.variance + cap.noise)).abs() < 1e-12).all()
+    # The empirical error (fresh noisy test draws) agrees with the analytic one to Monte Carlo accuracy.
+    assert ((cap.empirical_error - cap.expected_error).abs() / cap.expected_error < 0.1).all()
+    assert comparison(smoke_runs["bias-variance"], "capacity minimising")["inside"]
+
+
+def test_linear_double_descent_peaks_at_p_equals_n(smoke_runs):
+    assert comparison(smoke_runs["double-descent-linear"], "Legendre: P of the median")["inside"]  # N +- 1
+    assert comparison(smoke_runs["double-descent-linear"], "Diabetes: N of the smallest")["measured"] == 10
+
+
+def test_knots_median_never_rises(smoke_runs):
+    assert comparison(smoke_runs["knots"], "times the median")["measured"] == 0
+
+
+def test_generalization_gap_training_reduces_training_error(smoke_runs):
+    metrics = pd.read_csv(smoke_runs["generalization-gap"] / "metrics.csv")
+    train = metrics[(metrics.split == "train") & (metrics.metric == "error")].groupby("step").value.mean()
+    assert train.iloc[-1] < train.iloc[0] - 0.2
+
+
+def test_variance_reduction_bagging_reduces_variance(smoke_runs):
+    assert comparison(smoke_runs["variance-reduction"], "variance: mean of 4")["inside"]
+
+
+def test_hyperparameter_selection_test_pick_flatters(smoke_runs):
+    c = comparison(smoke_runs["hyperparameter-selection"], "test error of the configuration chosen on test")
+    assert c["inside"]  # never worse than the honest pick, by construction
+
+
+def test_runs_are_deterministic(tmp_path):
+    a = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "a")
+    b = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "b")
+    pd.testing.assert_frame_equal(pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv"))
+
+
+def test_bad_input():
+    with pytest.raises(ParameterError, match="Did you mean 'knots'"):
+        get_experiment("knot")
+    with pytest.raises(ParameterError, match="'scale' parameter"):
+        run_experiment("knots", scale="huge")
+    with pytest.raises(ParameterError, match="Did you mean 'n_draws'"):
+        run_experiment("knots", scale="smoke", n_draw=3)
+
+
+def genlab(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "genlab", *args], capture_output=True, text=True, timeout=600, cwd=cwd)
+
+
+def test_cli_list_run_plot(tmp_path):
+    proc = genlab("list")
+    assert proc.returncode == 0 and "double-descent" in proc.stdout and "GPU advised" in proc.stdout
+    out = tmp_path / "bv"
+    proc = genlab("run", "bias-variance", "--scale", "smoke", "--out", str(out), "--set", "max_hidden=6")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((out / "config.json").read_text())["config"]["max_hidden"] == 6
+    proc = genlab("plot", str(out))
+    assert proc.returncode == 0 and "bias_variance.png" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "bias-varianse"], "Did you mean 'bias-variance'?"),
+        (["run", "knots", "--scale", "big"], "'scale' parameter"),
+        (["run", "knots", "--set", "n_draws=-1"], "'n_draws' parameter"),
+        (["run", "knots", "--set", "nonsense"], "KEY=VALUE"),
+        (["plot", "/nonexistent"], "'run_dir' parameter"),
+    ],
+)
+def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, needle):
+    proc = genlab(*args, cwd=tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and needle in proc.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_quick_generalization_gap_reproduces_fig_8_2(tmp_path):
+    run = run_experiment("generalization-gap", scale="quick", out=tmp_path / "gg")
+    assert comparison(run, "final training error")["inside"]
+    assert comparison(run, "final test error")["inside"]
+    assert comparison(run, "final / minimum test loss")["inside"]
+
+
+@pytest.mark.slow
+def test_quick_double_descent_peak_with_noise_only(tmp_path):
+    run = run_experiment("double-descent", scale="quick", out=tmp_path / "dd")
+    assert comparison(run, "noisy: width of the test-error peak")["inside"]
+    assert comparison(run, "noisy: test-error rise")["inside"]
+    assert comparison(run, "clean: largest rise")["inside"]
+
+
+@pytest.mark.slow
+def test_quick_benchmark_ordering(tmp_path):
+    run = run_experiment("mnist1d-benchmark", scale="quick", out=tmp_path / "bench")
+    assert comparison(run, "ordering")["inside"]

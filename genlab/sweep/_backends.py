@@ -125,8 +125,15 @@ class LocalBackend:
 
     def shutdown(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            # Do not wait for groups still running (Ctrl-C, an error): their results would be
+            # dropped anyway, and the next invocation reruns them.
+            busy = bool(self._futures)
+            if busy:  # stop our own workers now, else interpreter exit would wait for them
+                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+            self._pool.shutdown(wait=not busy, cancel_futures=True)
             self._pool = None
+            self._futures.clear()
 
     def fit(self, n_groups: int, workers: int | None) -> None:
         """Resize for the groups left to run (before the pool starts)."""

@@ -203,6 +203,10 @@ def _drive(sweep, store, exe, todo, group_fn, retries, save_weights, tensorboard
                     say(f"group {g.id} failed for good after {attempts[g.id]} attempt(s): {error}")
                 bar.update(1)
                 bar.set_postfix(runs=f"{n_done}/{n_runs}", failed=n_failed)
+    except KeyboardInterrupt:
+        bar.close()
+        say(f"interrupted: {n_done + n_failed} run(s) committed are kept; run the same command again to resume")
+        raise
     finally:
         bar.close()
         exe.shutdown()

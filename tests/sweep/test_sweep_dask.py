@@ -42,3 +42,14 @@ def test_dask_survives_a_killed_worker(tmp_path, monkeypatch):
     ok = run_sweep(toy, tmp_path / "toy", backend="serial", group_fn=toy_group, echo=None, progress=False)
     assert ok.n_done == 6
     assert np.array_equal(_runs(tmp_path / "killed")[0]["train/loss"], _runs(tmp_path / "toy")[0]["train/loss"])
+
+
+@pytest.mark.slow
+def test_dask_equals_local_backend(tmp_path):
+    rep = run_sweep(SWEEP, tmp_path / "dask", backend="dask", workers=2, echo=None, progress=False)
+    ref = run_sweep(SWEEP, tmp_path / "local", backend="local", workers=2, echo=None, progress=False)
+    assert rep.n_done == ref.n_done == 8
+    (a, ma), (b, mb) = _runs(tmp_path / "dask"), _runs(tmp_path / "local")
+    assert list(a.index) == list(b.index)
+    assert np.array_equal(a["test/error"].to_numpy(), b["test/error"].to_numpy())
+    assert np.array_equal(ma.value.to_numpy(), mb.value.to_numpy())

@@ -1,0 +1,242 @@
+"""Where groups run: in-process (``serial``), a local process pool (``local``), or Dask.
+
+Every backend offers the same narrow interface, so another engine (Ray, submitit) could be added
+without touching the runner: ``submit(fn, task) -> handle``, ``wait() -> [(handle, result,
+error)]`` (at least one finished task), ``capacity`` (tasks worth keeping in flight) and
+``shutdown()``. Failures come back as ``error``; the runner decides about retries.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import re
+from collections.abc import Callable
+
+from genlab._checks import ParameterError, UserError, check_int
+from genlab.sweep._execute import GroupResult, GroupTask, execute_group
+
+BACKENDS = ("local", "dask", "serial")
+
+
+def machine_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def plan_workers(n_groups: int, workers: int | None, cores: int | None = None) -> tuple[int, int]:
+    """``(workers, torch threads per worker)`` with workers x threads <= cores.
+
+    More workers than groups would idle, and more threads than cores oversubscribe (2-20x
+    slower on small models, shared/reference/distributed.md §2.2): 2 cores and 5 groups give
+    2 workers x 1 thread; 8 cores and 2 groups give 2 workers x 4 threads.
+    """
+    cores = cores or machine_cores()
+    n = min(workers or cores, max(1, n_groups))
+    return n, max(1, cores // n)
+
+
+class SerialBackend:
+    """Runs each group in the driver's own process: for debugging and as a timing reference."""
+
+    name = "serial"
+
+    def __init__(self, threads: int = 1) -> None:
+        self.n_workers, self.threads, self.capacity = 1, threads, 1
+        self._done: list = []
+
+    def submit(self, fn: Callable, task: GroupTask):
+        try:
+            self._done.append((task, execute_group(fn, task), None))
+        except Exception as exc:  # the runner records it and retries
+            self._done.append((task, None, exc))
+        return task
+
+    def wait(self) -> list:
+        done, self._done = self._done, []
+        return done
+
+    def shutdown(self) -> None:
+        pass
+
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"serial (in-process, {self.threads} thread(s))"
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class LocalBackend:
+    """A pool of ``n_workers`` spawned processes with ``threads`` torch threads each.
+
+    A killed worker breaks a ``ProcessPoolExecutor``; the tasks in flight then fail with
+    ``BrokenProcessPool`` (the runner retries them) and the next submit builds a fresh pool.
+    """
+
+    name = "local"
+
+    def __init__(self, n_workers: int, threads: int) -> None:
+        self.n_workers, self.threads, self.capacity = n_workers, threads, n_workers
+        self._pool: cf.ProcessPoolExecutor | None = None
+        self._futures: dict[cf.Future, GroupTask] = {}
+
+    def _ensure_pool(self) -> cf.ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn: no fork of a driver whose torch already started threads.
+            self._pool = cf.ProcessPoolExecutor(self.n_workers, mp_context=multiprocessing.get_context("spawn"),
+                                                initializer=_init_worker, initargs=(self.threads,))
+        return self._pool
+
+    def submit(self, fn: Callable, task: GroupTask):
+        try:
+            fut = self._ensure_pool().submit(execute_group, fn, task)
+        except cf.process.BrokenProcessPool:
+            self._pool = None
+            fut = self._ensure_pool().submit(execute_group, fn, task)
+        self._futures[fut] = task
+        return fut
+
+    def wait(self) -> list:
+        done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
+        out = []
+        for fut in done:
+            task = self._futures.pop(fut)
+            exc = fut.exception()
+            if isinstance(exc, cf.process.BrokenProcessPool):
+                self._drop_pool()
+                exc = RuntimeError(f"a worker process died while running this group ({exc})")
+            out.append((task, None if exc else fut.result(), exc))
+        return out
+
+    def _drop_pool(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def shutdown(self) -> None:
+        if self._pool is not None:
+            # Do not wait for groups still running (Ctrl-C, an error): their results would be
+            # dropped anyway, and the next invocation reruns them.
+            busy = bool(self._futures)
+            if busy:  # stop our own workers now, else interpreter exit would wait for them
+                for proc in list((getattr(self._pool, "_processes", None) or {}).values()):
+                    proc.terminate()
+            self._pool.shutdown(wait=not busy, cancel_futures=True)
+            self._pool = None
+            self._futures.clear()
+
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        """Resize for the groups left to run (before the pool starts)."""
+        if self._pool is None:
+            self.n_workers, self.threads = plan_workers(n_groups, workers)
+            self.capacity = self.n_workers
+
+    def describe(self) -> str:
+        return f"local ({self.n_workers} worker process(es) x {self.threads} torch thread(s))"
+
+
+_ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss|ucx)://[^\s:/]+(:\d+)?$")
+
+
+class DaskBackend:
+    """Groups as Dask tasks on ``scheduler`` or on a LocalCluster bound to 127.0.0.1.
+
+    A worker killed mid-task is restarted by its nanny and the task rescheduled by Dask (after
+    ``distributed.scheduler.allowed-failures`` deaths it fails with ``KilledWorker``, which the
+    runner counts as an attempt). Tasks return plain data, so workers need no store access;
+    the ``genlab`` package must be importable on the scheduler and on every worker.
+    """
+
+    name = "dask"
+
+    def __init__(self, n_workers: int | None, scheduler: str | None = None, *, connect_timeout: float = 3.0) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError("The dask backend needs Dask: pip install 'dask[distributed]' (or genlab[dask]).") from None
+        self._cluster = None
+        if scheduler is not None:
+            if not _ADDRESS.match(scheduler):
+                raise ParameterError(
+                    f"The '--scheduler' parameter of genlab sweep must be an address like 'tcp://HOST:8786'. Got {scheduler!r} instead."
+                )
+            try:
+                self.client = Client(scheduler, timeout=connect_timeout)
+            except (OSError, TimeoutError) as exc:
+                raise UserError(f"Cannot reach the Dask scheduler at {scheduler} within {connect_timeout:g} s ({type(exc).__name__}).") from None
+            n = len(self.client.scheduler_info(n_workers=-1).get("workers", {}))
+            self.n_workers, self.threads = max(1, n), 1
+            self.where = scheduler
+        else:
+            cores = machine_cores()
+            self.n_workers = n_workers or cores
+            self.threads = max(1, cores // self.n_workers)
+            self._cluster = LocalCluster(n_workers=self.n_workers, threads_per_worker=1, processes=True,
+                                         host="127.0.0.1", dashboard_address=None, worker_dashboard_address=None)
+            self.client = Client(self._cluster)
+            self.where = "LocalCluster on 127.0.0.1"
+        # Everything can be queued at once: the scheduler balances, adaptive clusters can grow.
+        self.capacity = 1 << 30
+        from distributed import as_completed
+
+        self._ac = as_completed([], with_results=False)
+        self._futures: dict = {}
+
+    def submit(self, fn: Callable, task: GroupTask):
+        fut = self.client.submit(execute_group, fn, task, pure=False, key=f"group-{task.group}-{os.urandom(4).hex()}")
+        self._futures[fut.key] = task
+        self._ac.add(fut)
+        return fut
+
+    def wait(self) -> list:
+        out = []
+        futs = [next(self._ac)]
+        futs += [f for f in self._ac.next_batch(block=False)] if self._ac.has_ready() else []
+        for fut in futs:
+            task = self._futures.pop(fut.key)
+            if fut.status == "finished":
+                out.append((task, fut.result(), None))
+            else:
+                out.append((task, None, fut.exception() or RuntimeError(f"Dask task {fut.status}")))
+            fut.release()  # commit then forget: a later worker loss must not recompute it
+        return out
+
+    def shutdown(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+    def fit(self, n_groups: int, workers: int | None) -> None:
+        pass
+
+    def describe(self) -> str:
+        return f"dask ({self.where}, {self.n_workers} worker(s))"
+
+
+def make_backend(name: str, n_groups: int, workers: int | None = None, scheduler: str | None = None):
+    """Build the backend ``name`` (validated) for ``n_groups`` groups."""
+    from genlab._checks import check_choice
+
+    check_choice(name, "backend", "genlab sweep", BACKENDS)
+    if workers is not None:
+        check_int(workers, "workers", "genlab sweep", low=1)
+    if scheduler is not None and name != "dask":
+        raise ParameterError(f"The '--scheduler' parameter of genlab sweep needs --backend dask. Got --backend {name!r} instead.")
+    if name == "serial":
+        return SerialBackend(threads=1)
+    if name == "local":
+        return LocalBackend(*plan_workers(n_groups, workers))
+    return DaskBackend(workers, scheduler)
+
+
+__all__ = ["BACKENDS", "GroupResult", "make_backend", "plan_workers", "machine_cores"]

@@ -1,0 +1,224 @@
+"""The sweep driver: group runs, skip done ones, dispatch groups, commit each as it ends.
+
+The store is the source of truth: a crash or Ctrl-C loses only the groups in flight, and the
+next ``run_sweep`` on the same directory runs exactly the runs not yet ``done``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from genlab._checks import UserError, check_int
+from genlab.sweep._backends import make_backend
+from genlab.sweep._execute import GroupTask, train_group
+from genlab.sweep._spec import BATCHABLE, Run, Sweep
+from genlab.sweep._store import Store, SweepLock
+
+
+@dataclass
+class Group:
+    """Runs trained together; ``id`` is the shape key plus the chunk index."""
+
+    id: str
+    runs: list
+
+
+@dataclass
+class SweepReport:
+    """What :func:`run_sweep` did."""
+
+    out: Path
+    n_runs: int
+    n_groups: int
+    n_skipped: int
+    n_done: int
+    n_failed: int
+    wall_s: float
+    commit_s: float
+    backend: str
+
+
+def make_groups(runs: list[Run], max_group_size: int = 64) -> list[Group]:
+    """Split runs by shape key, then into chunks of at most ``max_group_size`` members.
+
+    Chunks come from the full run list (not just the runs still to do), so a resumed sweep
+    trains each run in the same population as an uninterrupted one.
+    """
+    by_key: dict[str, list[Run]] = {}
+    for run in runs:
+        by_key.setdefault(run.group, []).append(run)
+    groups = []
+    for key, members in by_key.items():
+        for start in range(0, len(members), max_group_size):
+            groups.append(Group(f"{key}-{start // max_group_size}", members[start:start + max_group_size]))
+    return groups
+
+
+def describe_grouping(sweep: Sweep, runs: list[Run], groups: list[Group]) -> str:
+    axes = list(sweep.grid) + list(sweep.random)
+    shape = [a for a in axes if a not in BATCHABLE]
+    batched = [a for a in axes if a in BATCHABLE]
+    return (f"{len(runs)} runs in {len(groups)} group(s): separate groups by "
+            f"{', '.join(shape) or '(no shape-changing axis)'}; batched in one population by "
+            f"{', '.join(batched) or '(no batchable axis)'}")
+
+
+def _error_text(exc: BaseException) -> str:
+    last = traceback.format_exception_only(type(exc), exc)[-1].strip()
+    return last if len(last) < 2000 else last[:2000] + "..."
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | os.PathLike | None = None,
+    *,
+    backend: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    retries: int = 2,
+    tensorboard: bool = False,
+    save_weights: bool = True,
+    max_group_size: int = 64,
+    group_fn: Callable = train_group,
+    progress: bool | None = None,
+    echo: Callable[[str], None] | None = print,
+) -> SweepReport:
+    """Run ``sweep`` into the directory ``out`` (default ``sweeps/<name>``), resuming.
+
+    Parameters
+    ----------
+    backend : {'local', 'dask', 'serial'}
+        ``local``: a process pool sized to the machine; ``dask``: Dask tasks on ``scheduler``
+        (``tcp://HOST:PORT``) or on a LocalCluster on 127.0.0.1; ``serial``: in-process.
+    workers : int, optional
+        Worker processes (default: one per core, at most one per group).
+    retries : int
+        Extra attempts for a group that raises or whose worker dies; after them its runs are
+        recorded as ``failed`` with the error and the rest of the sweep goes on.
+    tensorboard : bool
+        Also write ``DIR/tensorboard/<run_id>/`` event files (needs the ``tensorboard`` package).
+    save_weights : bool
+        Write each run's final state dict to ``DIR/weights/<run_id>.pt``.
+    max_group_size : int
+        Largest population trained as one task (bigger groups are chunked).
+    group_fn : callable
+        ``GroupTask -> list[RunOutput]``, a picklable top-level function; the default trains
+        through :func:`genlab.train.train_many`.
+    echo : callable or None
+        Where the one-line messages go.
+
+    Returns
+    -------
+    SweepReport
+    """
+    say = echo or (lambda _msg: None)
+    check_int(retries, "retries", "run_sweep", low=0)
+    check_int(max_group_size, "max_group_size", "run_sweep", low=1)
+    if tensorboard:
+        try:
+            from torch.utils.tensorboard import SummaryWriter  # noqa: F401
+        except ImportError:
+            raise UserError("--tensorboard needs the tensorboard package: pip install tensorboard (or genlab[tensorboard]).") from None
+    runs = sweep.runs()
+    groups = make_groups(runs, max_group_size)
+    out = Path(out) if out is not None else Path("sweeps") / sweep.name
+    t0 = time.perf_counter()
+    # Backend errors (bad name, unreachable scheduler) come before anything is written.
+    exe = make_backend(backend, len(groups), workers, scheduler)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        exe.shutdown()
+        raise UserError(f"Cannot create the sweep directory {str(out)!r}: {exc.strerror}.") from None
+    lock = SweepLock(out)
+    try:
+        lock.acquire()  # refused with a clear message while another driver writes here
+    except UserError:
+        exe.shutdown()
+        raise
+    try:
+        store = Store(out, create=True)
+        store.set_meta(**{f"sweep:{sweep.name}": sweep.to_dict()})
+        done = store.done_ids()
+        todo = [Group(g.id, [r for r in g.runs if r.id not in done]) for g in groups]
+        todo = [g for g in todo if g.runs]
+        n_skip = len(runs) - sum(len(g.runs) for g in todo)
+        say(describe_grouping(sweep, runs, groups))
+        say(f"{n_skip} already done, running {len(runs) - n_skip} run(s) in {len(todo)} group(s)")
+        if not todo:
+            store.close()
+            exe.shutdown()
+            return SweepReport(out, len(runs), len(groups), n_skip, 0, 0, time.perf_counter() - t0, 0.0, "none")
+        exe.fit(len(todo), workers)
+        say(f"backend: {exe.describe()}; results in {out}")
+        n_done, n_failed = _drive(sweep, store, exe, todo, group_fn, retries, save_weights,
+                                  tensorboard, progress, say)
+        report = SweepReport(out, len(runs), len(groups), n_skip, n_done, n_failed,
+                             time.perf_counter() - t0, store.commit_s, exe.name)
+        store.close()
+        return report
+    finally:
+        lock.release()
+
+
+def _drive(sweep, store, exe, todo, group_fn, retries, save_weights, tensorboard, progress, say):
+    from tqdm import tqdm
+
+    pending = list(reversed(todo))  # pop() from the end keeps the declared order
+    by_id = {g.id: g for g in todo}
+    attempts = {g.id: 0 for g in todo}
+    in_flight = 0
+    n_done = n_failed = 0
+    n_runs = sum(len(g.runs) for g in todo)
+    bar = tqdm(total=len(todo), unit="group", disable=progress is False, dynamic_ncols=True,
+               desc=f"sweep {sweep.name}", postfix={"runs": f"0/{n_runs}"})
+    try:
+        while pending or in_flight:
+            while pending and in_flight < exe.capacity:
+                g = pending.pop()
+                attempts[g.id] += 1
+                exe.submit(group_fn, GroupTask(g.id, [(r.id, r.config) for r in g.runs],
+                                               threads=exe.threads, save_weights=save_weights))
+                in_flight += 1
+            for task, result, exc in exe.wait():
+                in_flight -= 1
+                g = by_id[task.group]
+                if exc is not None and attempts[g.id] <= retries:
+                    say(f"group {g.id} failed (attempt {attempts[g.id]} of {retries + 1}): {_error_text(exc)}; retrying")
+                    pending.append(g)
+                    continue
+                error = None if exc is None else _error_text(exc)
+                store.commit_group(sweep.name, g.runs, result, attempts=attempts[g.id], error=error)
+                if exc is None:
+                    n_done += len(g.runs)
+                    if tensorboard:
+                        _write_tensorboard(store.dir, result)
+                else:
+                    n_failed += len(g.runs)
+                    say(f"group {g.id} failed for good after {attempts[g.id]} attempt(s): {error}")
+                bar.update(1)
+                bar.set_postfix(runs=f"{n_done}/{n_runs}", failed=n_failed)
+    except KeyboardInterrupt:
+        bar.close()
+        say(f"interrupted: {n_done + n_failed} run(s) committed are kept; run the same command again to resume")
+        raise
+    finally:
+        bar.close()
+        exe.shutdown()
+    return n_done, n_failed
+
+
+def _write_tensorboard(directory: Path, result) -> None:
+    """One event directory per run; tags ``split/metric`` (``test/error``) against the step."""
+    from torch.utils.tensorboard import SummaryWriter
+
+    for out in result.runs:
+        writer = SummaryWriter(log_dir=str(directory / "tensorboard" / out.id))
+        for step, split, metric, value in out.metrics:
+            writer.add_scalar(f"{split}/{metric}", value, step)
+        writer.close()

@@ -55,6 +55,7 @@ class RunOutput:
     metrics: pd.DataFrame
     comparisons: list[Comparison]
     headline: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)  #: name -> trained genlab model, saved under models/
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,18 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def _save_models(folder: Path, models: dict) -> None:
+    """State dicts plus ``index.json`` saying how to rebuild each model (for ``genlab measure``)."""
+    import torch
+
+    folder.mkdir()
+    index = {}
+    for name, model in models.items():
+        torch.save(model.state_dict(), folder / f"{name}.pt")
+        index[name] = {"factory": f"genlab.models.{type(model).__name__}", "kwargs": model.config()}
+    _write_json(folder / "index.json", index)
+
+
 def _readme(experiment: Experiment, summary: dict) -> str:
     lines = [
         f"# {experiment.title} (`{experiment.name}`)",
@@ -215,6 +228,8 @@ def run_experiment(
     result: RunOutput = experiment.run(config, device)
     wall = time.perf_counter() - t0
     result.metrics.to_csv(out / "metrics.csv", index=False)
+    if result.models:
+        _save_models(out / "models", result.models)
     command = f"genlab run {name} --scale {scale} --seed {seed}" + "".join(f" --set {k}={v}" for k, v in overrides.items())
     summary = {
         "experiment": name,

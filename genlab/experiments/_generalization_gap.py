@@ -62,7 +62,7 @@ def run(cfg: GeneralizationGapConfig, device: str) -> RunOutput:
     ]
     headline = {"final_test_error": float(final[("test", "error")]), "final_train_error": float(final[("train", "error")]),
                 "test_loss_min_step": min_step, "mode": result.modes[0]}
-    return RunOutput(metrics, comparisons, headline)
+    return RunOutput(metrics, comparisons, headline, models={f"seed-{s}": m for s, m in zip(seeds, result.models)})
 
 
 def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:

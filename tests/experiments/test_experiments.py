@@ -167,3 +167,12 @@ def test_quick_double_descent_peak_with_noise_only(tmp_path):
 def test_quick_benchmark_ordering(tmp_path):
     run = run_experiment("mnist1d-benchmark", scale="quick", out=tmp_path / "bench")
     assert comparison(run, "ordering")["inside"]
+
+
+def test_runs_save_their_models_for_genlab_measure(smoke_runs):
+    run_dir = smoke_runs["generalization-gap"]
+    index = json.loads((run_dir / "models" / "index.json").read_text())
+    assert set(index) == {"seed-0", "seed-1"} and index["seed-0"]["factory"] == "genlab.models.MLP"
+    proc = genlab("measure", "norms", "--run", str(run_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert "seed-0" in proc.stdout

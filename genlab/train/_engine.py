@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genlab._checks import ParameterError, fail
+from genlab._checks import ParameterError, check_choice, fail
 from genlab.train._config import TrainConfig
 from genlab.train._optim import PopulationOptimizer
-from genlab.train._population import make_population, shape_key
+from genlab.train._population import POPULATION_MODES, make_population, shape_key
 from genlab.train._schedule import lr_multipliers
 
 # Settings that must agree inside one group (everything else may differ per member).
@@ -149,9 +149,9 @@ def _progress(total: int, enabled: bool | None, desc: str):
     return tqdm(total=total, desc=desc, disable=not enabled, leave=False, mininterval=0.5)
 
 
-def _train_group(models, datas, configs, members, device, bar, rows) -> dict:
+def _train_group(models, datas, configs, members, device, bar, rows, mode="auto") -> dict:
     cfg = configs[0]
-    pop = make_population(models, device)
+    pop = make_population(models, device, mode)
     params = pop.params
     dtype, m = params[0].dtype, len(models)
     classification = cfg.loss == "cross_entropy"
@@ -294,6 +294,7 @@ def train_many(
     *,
     device: str | torch.device = "cpu",
     progress: bool | None = None,
+    mode: str = "auto",
 ) -> PopulationResult:
     """Train a population of models in lockstep; each member ends as if trained alone.
 
@@ -312,12 +313,18 @@ def train_many(
         ``'cpu'`` (default) or ``'cuda'``.
     progress : bool or None
         Progress bar; ``None`` shows it on a terminal for runs of 2000 steps or more.
+    mode : {'auto', 'mlp', 'vmap', 'loop'}
+        How a group of same-shape members runs: ``mlp`` batched matmuls (plain MLPs and
+        logistic regression), ``vmap`` (``torch.func.vmap`` over ``functional_call``: e.g. the
+        CNN), ``loop`` (members one by one inside each step: recurrent layers, BatchNorm,
+        dropout). ``auto`` picks the fastest that applies; all give the same numbers.
 
     Returns
     -------
     PopulationResult
     """
     t0 = time.perf_counter()
+    check_choice(mode, "mode", "train_many", POPULATION_MODES)
     models = list(models)
     if not models:
         raise fail("models", "train_many", "a non-empty sequence of nn.Module", models)
@@ -351,7 +358,7 @@ def train_many(
                 for model in (models[i] for i in members):
                     model.train()
                 out = _train_group([models[i] for i in members], [datas[i] for i in members],
-                                   [configs[i] for i in members], members, device, bar, rows)
+                                   [configs[i] for i in members], members, device, bar, rows, mode)
             for j, i in enumerate(members):
                 diverged[i], stopped[i] = out["diverged"][j], out["stopped"][j]
                 best_step[i], modes[i] = out["best_step"][j], out["mode"]
@@ -359,7 +366,8 @@ def train_many(
     return PopulationResult(metrics, models, configs, diverged, stopped, best_step, modes, time.perf_counter() - t0)
 
 
-def train(model: nn.Module, data, config: TrainConfig | None = None, *, device="cpu", progress=None) -> TrainResult:
+def train(model: nn.Module, data, config: TrainConfig | None = None, *, device="cpu", progress=None,
+          mode: str = "auto") -> TrainResult:
     """Train one model (a population of one); see :func:`train_many`."""
-    r = train_many([model], data, config or TrainConfig(), device=device, progress=progress)
+    r = train_many([model], data, config or TrainConfig(), device=device, progress=progress, mode=mode)
     return TrainResult(r.metrics, r.models, r.configs, r.diverged, r.stopped_step, r.best_step, r.modes, r.wall_time_s)

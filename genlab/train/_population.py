@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
+from genlab._checks import fail
 from genlab.models._neural import MLP, LogisticRegression
 
 _ACT = {
@@ -135,9 +136,24 @@ def _vmap_ok(model: nn.Module) -> bool:
     return not any(isinstance(m, bad) and not (isinstance(m, nn.Dropout) and m.p == 0) for m in model.modules())
 
 
-def make_population(models: Sequence[nn.Module], device) -> Population:
-    """Choose the fastest exact way to run ``models`` (same shapes) as one population."""
+POPULATION_MODES = ("auto", "mlp", "vmap", "loop")
+
+
+def make_population(models: Sequence[nn.Module], device, mode: str = "auto") -> Population:
+    """Run ``models`` (same shapes) as one population.
+
+    ``mode='auto'`` picks the fastest exact way: ``mlp`` for plain MLPs (measured faster than
+    ``vmap`` for the lecture MLP by ``genlab bench train``), ``vmap`` for other stateless
+    modules, ``loop`` for those vmap cannot batch. Naming a mode forces it where it applies.
+    """
     keys = {_mlp_key(m) for m in models}
-    if len(keys) == 1 and None not in keys:
+    mlp_ok = len(keys) == 1 and None not in keys
+    vmap_ok = all(_vmap_ok(m) for m in models)
+    if mode == "mlp" and not mlp_ok:
+        raise fail("mode", "train_many", "'mlp' only for plain MLPs (no norm, no dropout)", mode)
+    if mode == "vmap" and not vmap_ok:
+        raise fail("mode", "train_many", "'vmap' only for modules without RNN/BatchNorm/dropout", mode)
+    if mode == "mlp" or (mode == "auto" and mlp_ok):
         return MLPPopulation(models, device)
-    return FuncPopulation(models, device, use_vmap=all(_vmap_ok(m) for m in models))
+    use_vmap = vmap_ok if mode == "auto" else mode == "vmap"
+    return FuncPopulation(models, device, use_vmap=use_vmap)

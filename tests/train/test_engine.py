@@ -262,3 +262,55 @@ def test_lr_multipliers_match_torch_schedulers():
             sched.step()
         np.testing.assert_allclose(lr_multipliers(cfg), seen, rtol=1e-12, atol=1e-15)
     assert math.isclose(lr_multipliers(TrainConfig(schedule="warmup_cosine", warmup_steps=4, n_steps=10))[4], 1.0)
+
+
+def test_mlp_vmap_and_loop_modes_give_the_same_numbers():
+    data = toy_data(seed=6)
+    cfg = TrainConfig(optimizer="adam", lr=0.02, batch_size=12, n_steps=15, eval_every=5)
+    runs = {}
+    for mode in ("mlp", "vmap", "loop"):
+        models = [MLP(5, 3, width=9, residual=True, seed=s).double() for s in range(2)]
+        runs[mode] = train_many(models, data, [cfg.replace(seed=s) for s in range(2)], mode=mode)
+        assert runs[mode].modes == [mode, mode]
+    for mode in ("vmap", "loop"):
+        for a, b in zip(runs[mode].models, runs["mlp"].models):
+            assert_same_weights(a, b, tol=1e-10)
+        np.testing.assert_allclose(runs[mode].metrics.value, runs["mlp"].metrics.value, atol=1e-10)
+    with pytest.raises(ParameterError, match="'mode' parameter of train_many"):
+        train_many([MLP(5, 3, width=4, dropout=0.5)], data, cfg, mode="mlp")
+
+
+def test_loop_population_equals_separate_loops_for_the_gru():
+    from genlab.models import MNIST1DGRU
+
+    rng = np.random.default_rng(1)
+    data = SimpleNamespace(x_train=rng.standard_normal((24, 12)), y_train=rng.integers(0, 10, 24),
+                           x_test=rng.standard_normal((8, 12)), y_test=rng.integers(0, 10, 8))
+    models = [MNIST1DGRU(hidden_size=3, time_steps=12, seed=s).double() for s in range(2)]
+    configs = [TrainConfig(optimizer="adam", lr=0.01, batch_size=8, n_steps=6, eval_every=3, seed=s) for s in range(2)]
+    oracles = [plain_loop(copy.deepcopy(m), data, c) for m, c in zip(models, configs)]
+    result = train_many(models, data, configs)
+    assert result.modes == ["loop", "loop"]
+    for model, oracle in zip(models, oracles):
+        assert_same_weights(model, oracle)
+
+
+@pytest.mark.parametrize("kind", ["warmup_linear", "warmup_cosine"])
+def test_warmup_schedules_match_torch_sequential_lr(kind):
+    from genlab.train import lr_multipliers
+
+    cfg = TrainConfig(schedule=kind, warmup_steps=4, n_steps=20)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    rest = cfg.n_steps - cfg.warmup_steps
+    warm = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1 / (cfg.warmup_steps + 1), total_iters=cfg.warmup_steps)
+    if kind == "warmup_linear":
+        decay = torch.optim.lr_scheduler.LinearLR(opt, start_factor=1.0, end_factor=0.0, total_iters=rest)
+    else:
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=rest)
+    sched = torch.optim.lr_scheduler.SequentialLR(opt, [warm, decay], milestones=[cfg.warmup_steps])
+    seen = []
+    for _ in range(cfg.n_steps):
+        seen.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    np.testing.assert_allclose(lr_multipliers(cfg), seen, rtol=1e-12, atol=1e-12)

@@ -32,6 +32,7 @@ MEASUREMENTS = {
     "layer_stats": lambda model, d: m.layer_stats(model, d),
     "lr_range_test": lambda model, d: m.lr_range_test(model, d, n_steps=10),
     "health_check": lambda model, d: m.health_check(model, d, overfit_steps=5, baseline_steps=5, lr_range=False),
+    "information_plane": lambda model, d: m.information_plane(model, d, n_bins=5),
     "count_linear_regions": lambda model, d: m.count_linear_regions(model, torch.zeros(5), torch.ones(5), resolution=50),
 }
 

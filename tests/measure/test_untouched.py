@@ -58,6 +58,6 @@ def test_model_untouched(name):
 def test_every_public_measurement_is_covered():
     public = {n for n in m.__all__ if n[0].islower() and n not in ("bias_variance", "bias_variance_01",
                                                                    "bias_variance_replicas", "diagnose_curves",
-                                                                   "mutual_information", "information_plane", "fit_power_law", "path_norm",
+                                                                   "mutual_information", "fit_power_law", "path_norm",
                                                                    "random_directions", "lanczos", "untouched")}
     assert public <= set(MEASUREMENTS) | {"power_iteration_eigenvalues"}

@@ -9,10 +9,12 @@ operations, so the output matches the reference to the last bit or so (tested to
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import gaussian_filter1d
 
 from genlab._checks import check_float, check_int, fail
@@ -53,13 +55,19 @@ def _interp_tables(n_old: int, n_new: int) -> tuple[np.ndarray, np.ndarray, np.n
     """Index and step tables of ``interp1d(linspace(0,1,n_old), ., kind='linear')(linspace(0,1,n_new))``.
 
     Returns ``(lo, hi, dx, offset)`` so that ``y_new = (y[hi] - y[lo]) / dx * offset + y[lo]``
-    repeats SciPy's arithmetic exactly (``_call_linear``: searchsorted left, clip to [1, n-1]).
+    repeats the reference's arithmetic exactly. For 1-D float signals SciPy's ``interp1d``
+    delegates to ``np.interp``: segment ``j`` with ``x[j] <= x_new < x[j+1]`` (so a point on the
+    grid gets its value exactly) and ``y[-1]`` itself at the right end; that matters where a
+    single padding zero must stay an exact zero (``padding[0] <= 1``).
     """
     x = np.linspace(0, 1, n_old)
     x_new = np.linspace(0, 1, n_new)
-    hi = np.searchsorted(x, x_new).clip(1, n_old - 1).astype(int)
-    lo = hi - 1
-    return lo, hi, x[hi] - x[lo], x_new - x[lo]
+    lo = (np.searchsorted(x, x_new, side="right") - 1).clip(0, n_old - 2)
+    hi = lo + 1
+    dx, offset = x[hi] - x[lo], x_new - x[lo]
+    right = x_new >= x[-1]
+    lo[right], hi[right], dx[right], offset[right] = n_old - 1, n_old - 1, 1.0, 0.0
+    return lo, hi, dx, offset
 
 
 def _interp_rows(y: np.ndarray, tables) -> np.ndarray:
@@ -67,6 +75,90 @@ def _interp_rows(y: np.ndarray, tables) -> np.ndarray:
     lo, hi, dx, offset = tables
     y_lo = y[..., lo]
     return (y[..., hi] - y_lo) / dx * offset + y_lo
+
+
+_CHUNK = 4096  # samples drawn (main thread) and transformed (worker thread) at a time
+
+
+class _Draws:
+    """The reference's random draws, in its order, from a private legacy ``RandomState``.
+
+    Per sample the reference calls ``rand()`` (pad), ``rand()`` (scale), ``choice(max_translation)``,
+    ``randn(L)`` twice (correlated, iid noise) and ``rand()`` (shear). Here the shear of one sample
+    and the pad and scale of the next come from one ``rand(3)`` (the same doubles), the two
+    ``randn(L)`` from one ``randn(2L)`` (L even or odd, the cached second normal is consumed the
+    same way), and ``choice`` is replayed on the raw 32-bit words as NumPy's legacy bounded
+    integers draw it: masked rejection, ``w & mask`` until it is ``<= max_translation - 1``.
+    """
+
+    def __init__(self, rs: np.random.RandomState, bits: np.random.MT19937, n: int, dilated_len: int,
+                 max_translation: int) -> None:
+        self.rs, self.raw, self.n, self.width = rs, bits.random_raw, n, 2 * dilated_len
+        self.rng = max_translation - 1  # randint(0, max_translation) draws nothing when this is 0
+        self.mask = (1 << self.rng.bit_length()) - 1
+        self.pending = rs.random_sample(2)  # pad and scale of sample 0
+
+    def chunk(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Draws of samples ``lo .. hi-1``: uniforms (m, 3) (pad, scale, shear), shifts (m,), normals (m, 2L)."""
+        m = hi - lo
+        raw, randn, rand, rng, mask = self.raw, self.rs.standard_normal, self.rs.random_sample, self.rng, self.mask
+        shifts = [0] * m
+        tails = [self.pending]
+        normals = np.empty((m, self.width))
+        last = self.n - 1 - lo
+        for j in range(m):
+            if rng:
+                w = raw() & mask
+                while w > rng:
+                    w = raw() & mask
+                shifts[j] = w
+            normals[j] = randn(self.width)
+            tails.append(rand(3 if j < last else 1))  # shear of j, then pad and scale of j + 1
+        uniforms = np.concatenate(tails)
+        self.pending = uniforms[3 * m :]
+        return uniforms[: 3 * m].reshape(m, 3), np.asarray(shifts, dtype=np.int64), normals
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """The reference's deterministic transformation of one chunk of samples, vectorized."""
+
+    base: np.ndarray  # (C, T) templates
+    low: int
+    high: int
+    dilated_len: int
+    scale_coeff: float
+    corr_noise_scale: float
+    iid_noise_scale: float
+    shear_scale: float
+    final_seq_length: int
+
+    def transform(self, classes: np.ndarray, uniforms: np.ndarray, shifts: np.ndarray,
+                  normals: np.ndarray) -> np.ndarray:
+        """Signals (m, final_seq_length) of samples with ``classes`` (m,) and their draws."""
+        n_len, (n_cls, t_len) = self.dilated_len, self.base.shape
+        pads = self.low + (uniforms[:, 0] * (self.high - self.low + 1)).astype(int)
+        # A padded, dilated template depends on (class, pad) only: dilate each pair present
+        # once, twice over so that a circular shift is one window of it.
+        codes, inverse = np.unique(pads * n_cls + classes, return_inverse=True)
+        table = np.empty((codes.size, 2 * n_len))
+        for p in np.unique(codes // n_cls):
+            rows = np.flatnonzero(codes // n_cls == p)
+            padded = np.zeros((rows.size, t_len + p))
+            padded[:, :t_len] = self.base[codes[rows] % n_cls] + _EPS
+            table[rows, :n_len] = _interp_rows(padded, _interp_tables(t_len + p, n_len))
+        table[:, n_len:] = table[:, :n_len]
+        # Shift by k: concat(x[-k:], x[:-k]) in the reference, np.roll for 0 < k < L, and no
+        # shift at all for k >= L (x[-k:] is then the whole signal): window L - k of the table.
+        start = n_len - np.where(shifts < n_len, shifts, 0)
+        x = sliding_window_view(table, n_len, axis=1)[inverse.reshape(-1), start]  # (m, L)
+        x *= (1 + self.scale_coeff * (uniforms[:, 1] - 0.5))[:, None]
+        mask = x != 0  # exact zeros are padding; there the smoothed noise replaces the signal
+        smooth = gaussian_filter1d(self.corr_noise_scale * normals[:, :n_len], 2, axis=1)
+        x = np.where(mask, x, smooth)  # == mask * x + (1 - mask) * smooth, as the reference writes it
+        x += self.iid_noise_scale * normals[:, n_len:]
+        x -= (self.shear_scale * (uniforms[:, 2] - 0.5))[:, None] * np.linspace(-0.5, 0.5, n_len)
+        return _interp_rows(x, _interp_tables(n_len, self.final_seq_length))
 
 
 @dataclass(frozen=True)
@@ -177,45 +269,31 @@ def make_mnist1d(
     per_class = n_samples // n_classes
     n = per_class * n_classes
     labels = np.repeat(np.asarray(templates["y"]), per_class)  # class-major, as the reference loops
-    base = np.repeat(np.asarray(templates["x"], dtype=float), per_class, axis=0)  # (n, T)
+    base = np.asarray(templates["x"], dtype=float)  # (C, T)
     t_len = base.shape[1]
+    geometry = _Geometry(base, low, high, dilated_len, scale_coeff, corr_noise_scale, iid_noise_scale,
+                         shear_scale, final_seq_length)
 
-    # Random draws, in the reference's order per sample: rand (pad), rand (scale),
-    # choice(max_translation), randn(L) (correlated noise), randn(L) (iid noise), rand (shear).
-    rs = np.random.RandomState(seed)
-    rand, randint, randn = rs.random_sample, rs.randint, rs.standard_normal  # bound once: ~6 us/sample
-    pad_u, scale_u, shear_u = [0.0] * n, [0.0] * n, [0.0] * n
-    shift = [0] * n
-    normals = np.empty((n, 2 * dilated_len))  # correlated-noise draws, then iid-noise draws
-    for i in range(n):
-        pad_u[i] = rand()
-        scale_u[i] = rand()
-        shift[i] = randint(0, max_translation, dtype=np.int32)  # == choice(max_translation): same words
-        normals[i] = randn(2 * dilated_len)  # two randn(L) calls == one of 2L (even: no cached value)
-        shear_u[i] = rand()
-    shift = np.asarray(shift, dtype=np.int64)
+    # The random draws run in the reference's order on a private RandomState, chunk by chunk;
+    # each finished chunk is transformed (vectorized) in a worker thread while the next is drawn.
+    # A legacy RandomState seeded as np.random.seed(seed) seeds it, sharing its bit generator
+    # so that raw 32-bit words can be drawn from the same stream.
+    bits = np.random.MT19937()
+    bits.state = {"bit_generator": "MT19937", "state": np.random.RandomState(seed).get_state(legacy=False)["state"]}
+    rs = np.random.RandomState(bits)
+    x = np.empty((n, final_seq_length))
+    chunks = [(lo, min(n, lo + _CHUNK)) for lo in range(0, n, _CHUNK)]
+    draws = _Draws(rs, bits, n, dilated_len, max_translation)
+    if len(chunks) == 1:
+        x[:] = geometry.transform(np.arange(n) // per_class, *draws.chunk(0, n))
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            futures = [(lo, hi, pool.submit(geometry.transform, np.arange(lo, hi) // per_class, *draws.chunk(lo, hi)))
+                       for lo, hi in chunks]
+            for lo, hi, future in futures:
+                x[lo:hi] = future.result()
     batch_perm = rs.permutation(n)
     seq_perm = rs.permutation(final_seq_length) if shuffle_seq else None
-
-    # Pad with p zeros and dilate to dilated_len: group by p so each group shares one table.
-    pads = low + (np.asarray(pad_u) * (high - low + 1)).astype(int)
-    x = np.empty((n, dilated_len))
-    for p in np.unique(pads):
-        rows = np.flatnonzero(pads == p)
-        padded = np.zeros((rows.size, t_len + p))
-        padded[:, :t_len] = base[rows] + _EPS
-        x[rows] = _interp_rows(padded, _interp_tables(t_len + p, dilated_len))
-    x *= (1 + scale_coeff * (np.asarray(scale_u) - 0.5))[:, None]
-    # Circular shift by k: concat(x[-k:], x[:-k]) in the reference, i.e. np.roll.
-    cols = (np.arange(dilated_len)[None, :] - shift[:, None]) % dilated_len
-    x = np.take_along_axis(x, cols, axis=1)
-
-    mask = x != 0  # exact zeros are padding; there the smoothed noise replaces the signal
-    smooth = gaussian_filter1d(corr_noise_scale * normals[:, :dilated_len], 2, axis=1)
-    x = np.where(mask, x, smooth)  # == mask * x + (1 - mask) * smooth, as the reference writes it
-    x = x + iid_noise_scale * normals[:, dilated_len:]
-    x = x - (shear_scale * (np.asarray(shear_u) - 0.5))[:, None] * np.linspace(-0.5, 0.5, dilated_len)
-    x = _interp_rows(x, _interp_tables(dilated_len, final_seq_length))
     t = _interp_rows(
         _interp_rows(np.asarray(templates["t"], dtype=float), _interp_tables(t_len, dilated_len)),
         _interp_tables(dilated_len, final_seq_length),

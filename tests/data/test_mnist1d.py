@@ -16,6 +16,12 @@ ARG_SETS = [
     pytest.param({"seed": 7, "num_samples": 1234}, id="other-seed-and-size"),
     pytest.param({"num_samples": 1500, "corr_noise_scale": 0.5, "iid_noise_scale": 0.1, "shear_scale": 1.5, "scale_coeff": 0.8}, id="noise-and-shear"),
     pytest.param({"num_samples": 1000, "padding": [10, 20], "final_seq_length": 30, "max_translation": 20, "train_split": 0.5}, id="geometry"),
+    # Edge cases: one padding zero (an exact zero at the right end of the dilation), shifts
+    # >= the dilated length (the reference's concat then does not shift), a single shift,
+    # more samples than one generation chunk (the draws continue across chunks).
+    pytest.param({"num_samples": 600, "padding": [0, 3], "max_translation": 30}, id="padding-0-and-shift-beyond-length"),
+    pytest.param({"num_samples": 300, "max_translation": 1, "seed": 11}, id="no-shift"),
+    pytest.param({"num_samples": 9000, "seed": 5}, id="several-chunks"),
 ]
 
 

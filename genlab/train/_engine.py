@@ -171,6 +171,7 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
     l1 = torch.tensor([c.l1 for c in configs], dtype=dtype, device=device)
     l2 = torch.tensor([c.l2 for c in configs], dtype=dtype, device=device)
     rho = torch.tensor([c.sam_rho for c in configs], dtype=dtype, device=device)
+    sam = bool((rho > 0).any())
     batches = _Batches(n_train, cfg.batch_size, cfg.shuffle, [c.seed for c in configs], device)
     active = torch.ones(m, dtype=torch.bool, device=device)
     diverged = torch.zeros(m, dtype=torch.bool, device=device)
@@ -185,14 +186,25 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
     since_best = torch.zeros(m, dtype=torch.long, device=device)
     recent = []  # minibatch losses for train_loss='running'
 
-    def batch_loss(x_b, y_b):
-        out = pop.forward(x_b)
-        loss = _member_loss(out, y_b, cfg.loss)
-        if bool((l1 > 0).any()) or bool((l2 > 0).any()):
+    penalized = bool((l1 > 0).any()) or bool((l2 > 0).any())
+    manual = hasattr(pop, "loss_and_grads")  # plain MLPs: a hand-written backward, no autograd graph
+
+    def batch_grads(x_b, y_b) -> tuple[torch.Tensor, list]:
+        """Per-member loss (M,) on the batch, penalties included, and its gradients."""
+        if manual:
+            loss, grads = pop.loss_and_grads(x_b, y_b, cfg.loss)
+            if penalized:
+                with torch.no_grad():
+                    loss = loss + l1 * sum(p.abs().flatten(1).sum(1) for p in params) \
+                        + l2 * sum((p * p).flatten(1).sum(1) for p in params)
+                    grads = [g + pop_view(l1, p) * p.sign() + pop_view(2 * l2, p) * p for g, p in zip(grads, params)]
+            return loss, grads
+        loss = _member_loss(pop.forward(x_b), y_b, cfg.loss)
+        if penalized:
             l1_term = sum(p.abs().flatten(1).sum(1) for p in params)
             l2_term = sum((p * p).flatten(1).sum(1) for p in params)
             loss = loss + l1 * l1_term + l2 * l2_term
-        return loss
+        return loss, torch.autograd.grad(loss.sum(), params)
 
     @torch.no_grad()
     def evaluate(step: int, last_batch: torch.Tensor | None) -> None:
@@ -253,16 +265,15 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
         idx = batches.next()
         x_b = x_train[idx] if shared else x_train[rows_idx, idx]
         y_b = y_train[rows_idx, idx]
-        loss = batch_loss(x_b, y_b)  # (M,)
-        grads = torch.autograd.grad(loss.sum(), params)
-        if bool((rho > 0).any()):  # SAM: the gradient at the worst nearby point of the ball
+        loss, grads = batch_grads(x_b, y_b)  # (M,), gradients member-first
+        if sam:  # SAM: the gradient at the worst nearby point of the ball
             norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
             scale = rho / (norm + 1e-12)
             eps = [g * pop_view(scale, g) for g in grads]
             with torch.no_grad():
                 for p, e in zip(params, eps):
                     p.add_(e)
-            grads = torch.autograd.grad(batch_loss(x_b, y_b).sum(), params)
+            grads = batch_grads(x_b, y_b)[1]
             with torch.no_grad():
                 for p, e in zip(params, eps):
                     p.sub_(e)

@@ -39,6 +39,41 @@ def _plain_loop_seconds_per_step(data, n_models: int, n_steps: int, threads: int
     return (time.perf_counter() - t0) / (n_models * n_steps)
 
 
+def _matmul_floor_s_per_step(n_models: int, batch: int = 100, repeat: int = 300) -> float:
+    """Seconds for the matrix products alone of one population step of lecture MLPs.
+
+    The same batched products, shapes and layouts the engine runs per SGD step (3 forward,
+    5 backward), on random data: no population step can be faster than this on this machine.
+    """
+    import torch
+
+    m, b = n_models, batch
+    w1, w2, w3 = torch.randn(m, 100, 40), torch.randn(m, 100, 100), torch.randn(m, 10, 100)
+    b1, b2, b3 = torch.randn(m, 1, 100), torch.randn(m, 1, 100), torch.randn(m, 10, 1)
+    x, h1, h2 = torch.randn(m, b, 40), torch.randn(m, b, 100), torch.randn(m, b, 100)
+    d3, d2, d1 = torch.randn(m, 10, b), torch.randn(m, b, 100), torch.randn(m, b, 100)
+
+    def products() -> None:
+        torch.baddbmm(b1, x, w1.transpose(1, 2))
+        torch.baddbmm(b2, h1, w2.transpose(1, 2))
+        torch.baddbmm(b3, w3, h2.transpose(1, 2))
+        torch.bmm(d3, h2)
+        torch.bmm(d3.transpose(1, 2), w3)
+        torch.bmm(d2.transpose(1, 2), h1)
+        torch.bmm(d2, w2)
+        torch.bmm(d1.transpose(1, 2), x)
+
+    for _ in range(20):
+        products()
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeat // 3):
+            products()
+        best = min(best, (time.perf_counter() - t0) / (repeat // 3))
+    return best
+
+
 def _gemm_gflops(size: int = 2048, repeat: int = 5) -> float:
     import torch
 
@@ -90,6 +125,7 @@ def command(
     result = train_many(models, data, configs, progress=False)
     pop_total = time.perf_counter() - t0
     final_test_error = float(result.final()[("test", "error")].mean())
+    floor_s = _matmul_floor_s_per_step(n_models)
 
     # (b) full-batch width sweep (double-descent widths), Adam, 10,000 samples.
     big = make_mnist1d(12500, train_split=0.8)
@@ -108,6 +144,7 @@ def command(
     sweep_gflops = flop / sweep_s / 1e9
 
     speedup = ref_total / pop_total
+    max_speedup = ref_total / (floor_s * n_steps)
     result_json = {
         "benchmark": "train",
         "machine": machine(),
@@ -117,6 +154,8 @@ def command(
                        "extrapolated": steps_timed < n_steps, "ms_per_model_step": 1e3 * ref_per_step,
                        "seconds_for_all": ref_total},
         "speedup": speedup,
+        "matmul_floor": {"ms_per_step": 1e3 * floor_s, "max_speedup": max_speedup,
+                         "population_over_floor": pop_total / (floor_s * n_steps)},
         "width_sweep": {"widths": DD_WIDTHS, "n_train": n, "steps": sweep_steps, "seconds": sweep_s,
                         "gflops": sweep_gflops, "gemm_gflops": gemm, "fraction_of_gemm": sweep_gflops / gemm},
     }
@@ -129,6 +168,8 @@ def command(
         f"    genlab population ({pop_threads} thread(s)): {pop_total:.1f} s ({1e3 * pop_total / n_steps:.2f} ms per step "
         f"for all {n_models}); mean final test error {final_test_error:.3f}",
         f"    speedup: {speedup:.1f}x less wall time",
+        f"    floor: the step's 8 batched matrix products alone take {1e3 * floor_s:.2f} ms on this machine "
+        f"-> at most {max_speedup:.1f}x with these float32 products; genlab's step is {pop_total / (floor_s * n_steps):.2f}x that floor",
         f"(b) width sweep, {len(DD_WIDTHS)} widths 2..400, Adam full batch, {n} samples, {sweep_steps} steps each: "
         f"{sweep_s:.1f} s, {sweep_gflops:.1f} GFLOP/s",
         f"    GEMM rate (2048^2 float32 matmul, same run): {gemm:.1f} GFLOP/s -> {100 * sweep_gflops / gemm:.0f}% of GEMM",

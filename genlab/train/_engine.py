@@ -173,6 +173,7 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
     rho = torch.tensor([c.sam_rho for c in configs], dtype=dtype, device=device)
     sam = bool((rho > 0).any())
     batches = _Batches(n_train, cfg.batch_size, cfg.shuffle, [c.seed for c in configs], device)
+    whole_set = batches.bs >= n_train and not batches.shuffle  # every step sees all samples in order
     active = torch.ones(m, dtype=torch.bool, device=device)
     diverged = torch.zeros(m, dtype=torch.bool, device=device)
     stopped = [cfg.n_steps] * m
@@ -263,8 +264,15 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             bar.update(cfg.n_steps - step + 1)
             break
         idx = batches.next()
-        x_b = x_train[idx] if shared else x_train[rows_idx, idx]
-        y_b = y_train[rows_idx, idx]
+        if whole_set:  # full batch in order: the data itself, no gather
+            x_b = x_train.unsqueeze(0).expand((m,) + x_train.shape) if shared else x_train
+            y_b = y_train
+        else:
+            if shared:  # (N, ...) -> (M, b, ...); index_select is ~3x faster than x_train[idx] on CPU
+                x_b = x_train.index_select(0, idx.reshape(-1)).view(idx.shape + x_train.shape[1:])
+            else:
+                x_b = x_train[rows_idx, idx]
+            y_b = y_train.gather(1, idx) if y_train.dim() == 2 else y_train[rows_idx, idx]
         loss, grads = batch_grads(x_b, y_b)  # (M,), gradients member-first
         if sam:  # SAM: the gradient at the worst nearby point of the ball
             norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))

@@ -58,6 +58,9 @@ class Population:
         raise NotImplementedError
 
 
+_INPLACE = {"relu": torch.relu_, "sigmoid": torch.sigmoid_, "tanh": torch.tanh_}
+
+
 def _act_backward(kind: str, grad: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
     """``grad * act'(z)`` with the kernels autograd uses (``a = act(z)``)."""
     aten = torch.ops.aten
@@ -91,6 +94,7 @@ class MLPPopulation(Population):
         m0 = models[0]
         self.activation = m0.activation
         self.act = _ACT[m0.activation]
+        self._act_inplace = _INPLACE.get(m0.activation)
         self.residual = m0.residual
         self.params = []
         n_layers = len(m0.linears)
@@ -106,7 +110,8 @@ class MLPPopulation(Population):
         for k in range(n_layers - 1):
             w, b = self.params[2 * k], self.params[2 * k + 1]
             z = torch.baddbmm(b, h, w.transpose(1, 2))  # (M, B, out)
-            a = self.act(z)
+            # relu, sigmoid and tanh differentiate through their output: overwrite z in place
+            a = self._act_inplace(z) if self.activation in _INPLACE else self.act(z)
             if keep is not None:
                 keep.append((h, z, a))
             h = h + a if self.residual and h.shape == a.shape else a

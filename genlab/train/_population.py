@@ -134,14 +134,12 @@ class MLPPopulation(Population):
         keep: list = []
         zt = self._forward_t(x.flatten(2), keep)  # (M, C, B)
         batch = zt.shape[2]
-        if loss == "cross_entropy":
-            top = zt.amax(1, keepdim=True)  # (M, 1, B)
-            e = (zt - top).exp_()
-            total = e.sum(1, keepdim=True)
-            picked = zt.gather(1, y.unsqueeze(1))  # (M, 1, B)
-            value = (total.log() + top - picked).mean((1, 2))
-            d = e.div_(total)  # softmax
-            d.scatter_add_(1, y.unsqueeze(1), torch.full_like(picked, -1.0)).div_(batch)
+        if loss == "cross_entropy":  # as F.cross_entropy: log_softmax over the classes
+            log_p = torch.log_softmax(zt, 1)
+            label = y.unsqueeze(1)  # (M, 1, B)
+            value = log_p.gather(1, label).mean((1, 2)).neg_()
+            d = log_p.exp_()  # softmax, minus one at the label, over the batch size
+            d.scatter_add_(1, label, torch.full(label.shape, -1.0, dtype=d.dtype, device=d.device)).div_(batch)
         else:  # mean squared error over batch and outputs
             target = y.unsqueeze(1) if y.dim() == 2 else y.transpose(1, 2)  # (M, C, B)
             diff = zt - target

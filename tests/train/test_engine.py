@@ -157,12 +157,14 @@ def test_optimizers_schedules_penalties_match_torch(cfg):
         assert_same_weights(model, oracle)
 
 
-def test_vmap_population_equals_separate_loops_for_the_cnn():
+@pytest.mark.parametrize("batch_size", [10, None], ids=["minibatch", "fullbatch"])
+def test_vmap_population_equals_separate_loops_for_the_cnn(batch_size):
     rng = np.random.default_rng(0)
     data = SimpleNamespace(x_train=rng.standard_normal((40, 40)), y_train=rng.integers(0, 10, 40),
                            x_test=rng.standard_normal((20, 40)), y_test=rng.integers(0, 10, 20))
     models = [MNIST1DCNN(channels=4, seed=s).double() for s in range(2)]
-    configs = [TrainConfig(optimizer="adam", lr=0.01, batch_size=10, n_steps=12, eval_every=6, seed=s) for s in range(2)]
+    configs = [TrainConfig(optimizer="adam", lr=0.01, batch_size=batch_size, n_steps=12, eval_every=6, seed=s)
+               for s in range(2)]
     oracles = [plain_loop(copy.deepcopy(m), data, c) for m, c in zip(models, configs)]
     result = train_many(models, data, configs)
     assert result.modes == ["vmap", "vmap"]
@@ -280,14 +282,16 @@ def test_mlp_vmap_and_loop_modes_give_the_same_numbers():
         train_many([MLP(5, 3, width=4, dropout=0.5)], data, cfg, mode="mlp")
 
 
-def test_loop_population_equals_separate_loops_for_the_gru():
+@pytest.mark.parametrize("batch_size", [8, None], ids=["minibatch", "fullbatch"])
+def test_loop_population_equals_separate_loops_for_the_gru(batch_size):
     from genlab.models import MNIST1DGRU
 
     rng = np.random.default_rng(1)
     data = SimpleNamespace(x_train=rng.standard_normal((24, 12)), y_train=rng.integers(0, 10, 24),
                            x_test=rng.standard_normal((8, 12)), y_test=rng.integers(0, 10, 8))
     models = [MNIST1DGRU(hidden_size=3, time_steps=12, seed=s).double() for s in range(2)]
-    configs = [TrainConfig(optimizer="adam", lr=0.01, batch_size=8, n_steps=6, eval_every=3, seed=s) for s in range(2)]
+    configs = [TrainConfig(optimizer="adam", lr=0.01, batch_size=batch_size, n_steps=6, eval_every=3, seed=s)
+               for s in range(2)]
     oracles = [plain_loop(copy.deepcopy(m), data, c) for m, c in zip(models, configs)]
     result = train_many(models, data, configs)
     assert result.modes == ["loop", "loop"]

@@ -4,6 +4,24 @@ The verdict comes from a few numbers computed on the train and validation loss c
 reported as evidence), checked in a fixed order: instability first (C7 train, C8 validation),
 then no progress (C4), training loss at zero (C5), validation rising after its minimum (C2),
 both curves still falling (C3), a high plateau (C6), else the good fit C1.
+
+How the thresholds were chosen (tests/measure/test_curves.py holds both sets of runs):
+
+- First version: every threshold was set on the *tuning* runs (one setting per case, seeds 0-2).
+- A *held-out* set of runs (other data draw, models, optimizers, learning rates, data sizes
+  and evaluation cadences) was written afterwards. Its seed 0 showed two faults of the rule,
+  not of the runs: (1) :func:`oscillation` summed the zig-zags, so it grew with the number of
+  evaluations: a width-2 MLP on its plateau (C6) read as C7 at ``eval_every=10`` and C6 at 25;
+  (2) C8 fired on validation noise that the training curve shared (a width-2 MLP or heavy
+  weight decay under momentum SGD: optimizer noise, not a validation average over too few
+  samples). Changes: :func:`oscillation` is now the *mean* zig-zag per evaluation relative
+  to the loss there (the same noise at any cadence gives about the same number), and C8 also
+  needs the validation curve to zig-zag ``val_noise_ratio`` times more than the training one.
+  The new thresholds are round numbers inside the tuning runs' gaps (C7 runs >= 1.46 %, other
+  training curves <= 0.06 %: 1 %; C8 runs >= 0.37 %, other validation curves <= 0.2 %: 0.3 %;
+  C8 runs' validation/training ratio >= 25: 10), picked knowing held-out seed 0 (its
+  momentum-SGD plateaus jitter by 0.2-0.4 %, which is why 1 % and not the gap's log-middle
+  0.3 %); held-out seeds 1 and 2 were first run with the rule fixed.
 """
 
 from __future__ import annotations
@@ -46,19 +64,42 @@ class CurveDiagnosis:
     reasons: tuple[str, ...] = ()
 
 
-def oscillation(curve: np.ndarray, scale: float) -> float:
-    """Size of the zig-zags of a curve relative to ``scale``.
+def oscillation(curve: np.ndarray, floor: float = 0.0) -> float:
+    """Typical size of a curve's zig-zags between consecutive evaluations, relative to its level.
 
-    Sum over turning points of the smaller of the two adjacent moves: 0 for any monotone or
-    single-turn (U-shaped) smooth curve, large for noise.
+    At each interior point where the curve turns (up then down, or down then up) the zig-zag is
+    the smaller of the two adjacent moves divided by the curve's value there (or by ``floor``
+    where that is larger); elsewhere it is 0. The result is the mean over interior points.
+
+    Parameters
+    ----------
+    curve : array (T,)
+        A loss curve, ``T >= 3``.
+    floor : float, default 0
+        Smallest level to divide by, so that tiny wiggles of a loss that is already near zero
+        do not count as large relative ones.
+
+    Returns
+    -------
+    float
+        0 for any monotone or single-turn (U-shaped) smooth curve; 0.01 when the curve steps
+        back by 1 % of its value at a typical evaluation; about ``0.57 * s`` for independent
+        noise of relative standard deviation ``s`` on a plateau (less on a slope). A mean, not
+        a sum: the same noise sampled at a finer evaluation cadence gives about the same number
+        (a sum grows with the number of evaluations).
     """
-    d = np.diff(curve)
+    c = np.asarray(curve, dtype=np.float64).reshape(-1)
+    if c.size < 3:
+        return 0.0
+    d = np.diff(c)
     turn = np.sign(d[1:]) * np.sign(d[:-1]) < 0
-    return float(np.minimum(np.abs(d[1:]), np.abs(d[:-1]))[turn].sum() / scale)
+    level = np.maximum(np.abs(c[1:-1]), floor)
+    size = np.minimum(np.abs(d[1:]), np.abs(d[:-1])) / np.where(level > 0, level, 1.0)
+    return float(np.where(turn, size, 0.0).mean())
 
 
-def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float = 0.08, unstable_val: float = 0.1,
-                    min_progress: float = 0.1, zero_loss: float = 0.01, rise: float = 0.05,
+def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float = 0.01, unstable_val: float = 0.003,
+                    val_noise_ratio: float = 10.0, min_progress: float = 0.1, zero_loss: float = 0.01, rise: float = 0.05,
                     still_falling: float = 0.01, small_gap: float = 0.1, high_loss: float = 0.5) -> CurveDiagnosis:
     """Name the situation of a pair of train / validation loss curves (seed 001's C1..C8).
 
@@ -71,13 +112,21 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
     steps : array (T,), optional
         Steps of the evaluations (for the evidence only).
     unstable_train, unstable_val : float
-        Thresholds on :func:`oscillation`: the zig-zags' total size relative to the curve's
-        initial value.
+        Thresholds on :func:`oscillation` (the typical zig-zag between evaluations relative to
+        the loss there): C7 when the training curve's exceeds ``unstable_train`` (it steps back
+        by more than 1 % at a typical evaluation), C8 when the validation curve's exceeds
+        ``unstable_val``, and ``val_noise_ratio`` times the training curve's.
+    val_noise_ratio : float
+        Optimizer noise moves both curves, the validation one more (the training loss sits
+        near its own minimum, where small weight changes move it only to second order): a noisy
+        validation curve is C8, a validation average over too few samples, only when it
+        zig-zags this many times more than the training curve.
     min_progress : float
         C4 when the training loss fell by less than this fraction of its initial value.
     zero_loss : float
         C5 when the final training loss is below this fraction of the initial one (0.023 nats
-        for 10 classes).
+        for 10 classes); also the smallest level :func:`oscillation` divides by, so that a
+        loss wiggling near zero is not read as unstable.
     rise : float
         C2 when the final validation loss exceeds its minimum by this fraction.
     still_falling, small_gap : float
@@ -108,8 +157,9 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
     v_end = float(np.median(va[tail]))
     v_min_i = int(np.argmin(va))
     v_min = float(va[v_min_i])
-    osc_tr = oscillation(tr[1:], l0)  # skip the first move: the initial drop is no zig-zag
-    osc_va = oscillation(va[1:], max(abs(va[0]), 1e-12))
+    floor = zero_loss * l0  # below this a loss counts as zero: its wiggles are not relative noise
+    osc_tr = oscillation(tr[1:], floor)  # skip the first move: the initial drop is no zig-zag
+    osc_va = oscillation(va[1:], floor)
     ev.update(train_final=l_end, val_final=v_end, val_min=v_min, val_min_step=int(steps[v_min_i]),
               train_oscillation=osc_tr, val_oscillation=osc_va, progress=float((l0 - l_end) / l0),
               train_final_over_initial=float(l_end / l0), val_rise=float((v_end - v_min) / v_min),
@@ -119,10 +169,12 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
     if ev["diverged"]:
         return _verdict("C7", ev, [f"final training loss {l_end:.3g} is above 1.5x its initial value {l0:.3g}"])
     if osc_tr > unstable_train:
-        return _verdict("C7", ev, [f"training-loss zig-zags sum to {osc_tr:.3f} of the initial loss (> {unstable_train})"])
-    if osc_va > unstable_val:
-        return _verdict("C8", ev, [f"validation-loss zig-zags sum to {osc_va:.3f} of its initial value (> {unstable_val}) "
-                                   f"while the training loss is smooth ({osc_tr:.3f})"])
+        return _verdict("C7", ev, [f"the training loss zig-zags by {100 * osc_tr:.2f}% of its value per evaluation "
+                                   f"(> {100 * unstable_train:g}%)"])
+    if osc_va > unstable_val and osc_va > val_noise_ratio * osc_tr:
+        return _verdict("C8", ev, [f"the validation loss zig-zags by {100 * osc_va:.2f}% of its value per evaluation "
+                                   f"(> {100 * unstable_val:g}%), over {val_noise_ratio:g}x the training loss's "
+                                   f"({100 * osc_tr:.3f}%)"])
     if ev["progress"] < min_progress:
         return _verdict("C4", ev, [f"training loss fell by only {100 * ev['progress']:.1f}% of its initial value"])
     if l_end < zero_loss * l0:

@@ -1,5 +1,30 @@
-"""Curve diagnosis on real training runs (the population engine) with settings known to put
-each run in one of the lecture's cases C1..C8."""
+"""Curve diagnosis (seed 001's cases C1..C8) on real training runs and on synthetic curves.
+
+Two sets of real runs, each trained by one ``train_many`` call, with settings known to put a
+run in one case:
+
+- ``tuning_runs``: the runs the thresholds of ``diagnose_curves`` were chosen on (the first
+  version of the rule was tuned on exactly these; seed 0 by default, 1 and 2 slow).
+- ``held_out_runs``: written afterwards with other settings for every case (another MNIST-1D
+  draw, 25 % validation, other models, optimizers, learning rates, data sizes, evaluation
+  cadences) and not used to choose the first rule's thresholds. Its seed 0 exposed two faults
+  of that rule (the zig-zag measure grew with the number of evaluations; C8 fired on optimizer
+  noise the training curve shared). Both were fixed in principle and re-checked on both sets;
+  the new thresholds are round numbers inside the tuning runs' gaps, but picked knowing
+  held-out seed 0's numbers (genlab/measure/_curves.py says what changed and why). Held-out
+  seeds 1 and 2 (slow) were first run only after that fix: they are the untouched check.
+
+Held-out candidates that the curves themselves showed to be in another case were replaced,
+not made to pass: a wide MLP on 600 samples trained 1200 steps, or a label-noise run trained
+full batch, reach zero training loss (C5, which the rule puts first; their validation loss
+also rises); momentum SGD at lr 0.05 on the full set has a validation loss rising 12 % (C2,
+not C1); a depth-3 tanh MLP under RMSprop 5e-4, or depth 2 under SGD lr 0.02, is still
+falling with train and validation together after 800-1000 steps (C3, not C1); 30 % label
+noise under Adam 3e-3 for 600 steps raises the validation loss by only 3 % (not yet C2).
+
+The synthetic curves at the end have a known answer by construction, so that a broken
+threshold fails fast.
+"""
 
 import numpy as np
 import pytest
@@ -8,10 +33,24 @@ from genlab.measure import diagnose_curves
 from genlab.measure._curves import oscillation
 
 
-def case_runs(seed: int):
+def _train(runs):
+    """Train ``[(case, label, model, data, config), ...]`` in ONE ``train_many`` call; return
+    ``[(case, label, steps, train_loss, val_loss), ...]``."""
+    from genlab.train import train_many
+
+    res = train_many([r[2] for r in runs], [r[3] for r in runs], [r[4] for r in runs])
+    out = []
+    for i, (case, label, *_) in enumerate(runs):
+        tr, va = res.curve(i, "train", "loss"), res.curve(i, "val", "loss")
+        out.append((case, label, tr.step.values, tr.value.values, va.value.values))
+    return out
+
+
+def tuning_runs(seed: int):
+    """The tuning set: one run per case, the settings the thresholds were chosen on."""
     from genlab.data import make_mnist1d, subsample_train, train_val_split
     from genlab.models import MLP, LogisticRegression
-    from genlab.train import TrainConfig, train_many
+    from genlab.train import TrainConfig
 
     full = make_mnist1d(5000, seed=seed)
 
@@ -22,54 +61,181 @@ def case_runs(seed: int):
         return MLP(40, 10, width=width, seed=seed)
 
     base = TrainConfig(optimizer="adam", lr=2e-3, batch_size=100, n_steps=500, eval_every=20, seed=seed)
-    runs = {
-        # good fit: enough data (4000), moderate width, stopped near the validation minimum
-        "C1": (mlp(), val(full), base.replace(n_steps=600)),
-        # past the threshold: 1200 training samples, trained on after the validation minimum
-        "C2": (mlp(), val(subsample_train(full, 1500, seed=seed)), base),
-        # far below: stopped after 150 small Adam steps, both curves still falling together
-        "C3": (mlp(), val(full), base.replace(lr=1e-3, n_steps=150, eval_every=5)),
-        # convergence problem: plain SGD with lr 1e-3
-        "C4": (mlp(), val(full), base.replace(optimizer="sgd", lr=1e-3)),
-        # training loss to zero: 240 samples, width 256, full-batch Adam 1e-2
-        "C5": (mlp(256), val(subsample_train(full, 300, seed=seed)),
-               base.replace(lr=1e-2, n_steps=1000, batch_size=None)),
-        # capacity too small: logistic regression
-        "C6": (LogisticRegression(seed=seed), val(full), base.replace(lr=5e-3, n_steps=1000)),
-        # unstable training loss: SGD with lr 1.5
-        "C7": (mlp(), val(full), base.replace(optimizer="sgd", lr=1.5)),
-        # unstable validation loss: a validation set of 12 samples
-        "C8": (mlp(), train_val_split(full, 0.003, seed=seed), base.replace(lr=1e-3, n_steps=600, eval_every=10)),
-    }
-    res = train_many([r[0] for r in runs.values()], [r[1] for r in runs.values()], [r[2] for r in runs.values()])
-    out = {}
-    for i, case in enumerate(runs):
-        tr, va = res.curve(i, "train", "loss"), res.curve(i, "val", "loss")
-        out[case] = (tr.step.values, tr.value.values, va.value.values)
-    return out
+    runs = [
+        ("C1", "4000 samples, width 64, Adam 2e-3, stopped near the validation minimum",
+         mlp(), val(full), base.replace(n_steps=600)),
+        ("C2", "1200 samples, trained on after the validation minimum",
+         mlp(), val(subsample_train(full, 1500, seed=seed)), base),
+        ("C3", "150 Adam steps at 1e-3: both curves still falling together",
+         mlp(), val(full), base.replace(lr=1e-3, n_steps=150, eval_every=5)),
+        ("C4", "plain SGD at lr 1e-3", mlp(), val(full), base.replace(optimizer="sgd", lr=1e-3)),
+        ("C5", "240 samples, width 256, full-batch Adam 1e-2",
+         mlp(256), val(subsample_train(full, 300, seed=seed)), base.replace(lr=1e-2, n_steps=1000, batch_size=None)),
+        ("C6", "logistic regression", LogisticRegression(seed=seed), val(full), base.replace(lr=5e-3, n_steps=1000)),
+        ("C7", "SGD at lr 1.5", mlp(), val(full), base.replace(optimizer="sgd", lr=1.5)),
+        ("C8", "a validation set of 12 samples",
+         mlp(), train_val_split(full, 0.003, seed=seed), base.replace(lr=1e-3, n_steps=600, eval_every=10)),
+    ]
+    return _train(runs)
 
 
-def _check(seed):
-    for case, (steps, tr, va) in case_runs(seed).items():
+def held_out_runs(seed: int):
+    """The held-out set: other settings known to cause each case (never used to set thresholds)."""
+    from genlab.data import make_mnist1d, subsample_train, train_val_split, with_label_noise
+    from genlab.models import MLP
+    from genlab.train import TrainConfig
+
+    full = make_mnist1d(4000, seed=seed + 100)  # 3200 training samples, another draw than the tuning set's
+
+    def val(d):
+        return train_val_split(d, 0.25, seed=seed)
+
+    def mlp(width=100, depth=1, **kw):
+        return MLP(40, 10, width=width, depth=depth, seed=seed, **kw)
+
+    sgd = TrainConfig(optimizer="sgd", momentum=0.9, lr=0.05, batch_size=50, n_steps=600, eval_every=25, seed=seed)
+    rmsprop = sgd.replace(optimizer="rmsprop", momentum=0.0)
+    adam = sgd.replace(optimizer="adam", momentum=0.0)
+    runs = [
+        ("C1", "early stopping (patience 4): RMSprop 1e-3, width 128, 2400 samples",
+         mlp(128), val(full), rmsprop.replace(lr=1e-3, batch_size=64, n_steps=3000, eval_every=20, patience=4)),
+        ("C1", "moderate run: momentum SGD lr 0.01, 1000 steps, 2400 samples",
+         mlp(), val(full), sgd.replace(lr=0.01, batch_size=100, n_steps=1000)),
+        ("C2", "600 samples, width 512, momentum SGD 0.05, 300 steps",
+         mlp(512), val(subsample_train(full, 800, seed=seed)), sgd.replace(n_steps=300, eval_every=15)),
+        ("C2", "20 % label noise, 938 samples, width 256, Adam 1e-3",
+         mlp(256), val(with_label_noise(subsample_train(full, 1250, seed=seed), 0.2, seed=seed)),
+         adam.replace(lr=1e-3, batch_size=100, n_steps=800, eval_every=20)),
+        ("C3", "200 momentum-SGD steps at lr 0.005",
+         mlp(), val(full), sgd.replace(lr=0.005, n_steps=200, eval_every=10)),
+        ("C4", "Adam at lr 1e-5", mlp(), val(full), adam.replace(lr=1e-5)),
+        ("C4", "saturated init: sigmoid depth 2, He init x 0.01, plain SGD 0.01",
+         mlp(100, 2, activation="sigmoid", init="he_scaled", init_scale=0.01), val(full),
+         sgd.replace(lr=0.01, momentum=0.0)),
+        ("C5", "90 samples, width 128, full-batch momentum SGD 0.1, 1500 steps",
+         mlp(128), val(subsample_train(full, 120, seed=seed)), sgd.replace(lr=0.1, batch_size=None, n_steps=1500, eval_every=30)),
+        ("C5", "90 samples, width 128, batches of 30, momentum SGD 0.05, 1500 steps",
+         mlp(128), val(subsample_train(full, 120, seed=seed)), sgd.replace(lr=0.05, batch_size=30, n_steps=1500, eval_every=30)),
+        ("C6", "width-2 MLP, evaluated every 10 steps", mlp(2), val(full), sgd.replace(eval_every=10)),
+        ("C6", "weight decay 0.05", mlp(), val(full), sgd.replace(weight_decay=0.05)),
+        ("C7", "Adam at lr 0.1", mlp(), val(full), adam.replace(lr=0.1)),
+        ("C7", "SGD momentum 0.99 at lr 0.5 (diverges)", mlp(), val(full), sgd.replace(momentum=0.99, lr=0.5)),
+        ("C8", "a validation set of 19 samples, evaluated every 10 steps",
+         mlp(), train_val_split(full, 0.006, seed=seed), sgd.replace(lr=0.02, eval_every=10)),
+        ("C8", "a validation set of 19 samples, evaluated every 25 steps",
+         mlp(), train_val_split(full, 0.006, seed=seed), sgd.replace(lr=0.02)),
+    ]
+    return _train(runs)
+
+
+def _check(runs):
+    wrong = []
+    for case, label, steps, tr, va in runs:
         d = diagnose_curves(tr, va, steps)
-        assert d.case == case, (case, d.case, d.evidence)
         assert d.next_step and d.reasons and "progress" in d.evidence
+        if d.case != case:
+            wrong.append((case, label, d.case, d.reasons, d.evidence))
+    assert not wrong, wrong
 
 
-def test_each_case_on_a_real_run():
-    _check(0)
+def test_each_case_on_a_tuning_run():
+    _check(tuning_runs(0))
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
-def test_each_case_on_a_real_run_other_seeds(seed):
-    _check(seed)
+def test_each_case_on_a_tuning_run_other_seeds(seed):
+    _check(tuning_runs(seed))
 
 
-def test_oscillation_zero_for_smooth_curves_and_divergence_is_c7():
+def test_each_case_on_a_held_out_run():
+    _check(held_out_runs(0))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [1, 2])
+def test_each_case_on_a_held_out_run_other_seeds(seed):
+    _check(held_out_runs(seed))
+
+
+# Synthetic curves whose case is known by construction (41 evaluations over t in [0, 1]).
+T = np.linspace(0.0, 1.0, 41)
+E = np.exp(-5 * T)
+
+
+def _synthetic(case: str):
+    noise = np.random.default_rng(0).standard_normal(T.size)
+    tr = 1.0 + 1.3 * E
+    if case == "C1":  # validation flattened well above a training loss at 0.4 x initial
+        return 0.9 + 1.4 * E, 1.25 + 1.05 * E
+    if case == "C2":  # U-shaped validation loss, minimum near t = 0.3
+        return 0.3 + 2.0 * E, 1.3 + 1.0 * np.exp(-10 * T) + 0.6 * T**2
+    if case == "C3":  # both falling in a straight line, 0.03 apart
+        return 2.3 - 0.6 * T, 2.33 - 0.6 * T
+    if case == "C4":  # flat: 2 % progress
+        return 2.3 - 0.05 * T, 2.31 - 0.05 * T
+    if case == "C5":  # monotone to zero
+        return 2.3 * np.exp(-12 * T), 1.5 + 0.8 * np.exp(-12 * T)
+    if case == "C6":  # plateau at 0.7 x initial, validation close
+        return 1.6 + 0.7 * np.exp(-20 * T), 1.65 + 0.7 * np.exp(-20 * T)
+    if case == "C7":  # 6 % multiplicative noise on the training loss
+        tr = tr * (1 + 0.06 * noise)
+        return tr, tr + 0.2
+    if case == "C8":  # smooth training loss, 4 % multiplicative noise on the validation loss
+        return tr, (tr + 0.1) * (1 + 0.04 * noise)
+    raise AssertionError(case)
+
+
+@pytest.mark.parametrize("case", ["C1", "C2", "C3", "C4", "C5", "C6", "C7", "C8"])
+def test_synthetic_curve_of_each_case(case):
+    tr, va = _synthetic(case)
+    d = diagnose_curves(tr, va)
+    assert d.case == case, (d.case, d.reasons, d.evidence)
+
+
+def test_synthetic_u_shape_reports_its_minimum():
+    tr, va = _synthetic("C2")
+    d = diagnose_curves(tr, va, steps=10 * np.arange(T.size))
+    assert d.evidence["val_min_step"] == 10 * int(np.argmin(va))
+    assert 0.25 <= T[np.argmin(va)] <= 0.35
+
+
+@pytest.mark.parametrize("n_points", [25, 200])
+def test_plateau_jitter_shared_by_both_curves_is_underfitting_at_any_cadence(n_points):
+    # A momentum-SGD plateau: 0.4 % evaluation-to-evaluation noise, the same on both curves
+    # (weights jitter; both losses follow). The first rule summed the zig-zags: C7 at 200
+    # evaluations. And a validation curve that shares the training curve's noise is not C8.
+    rng = np.random.default_rng(1)
+    s = np.linspace(0.0, 1.0, n_points)
+    base = 1.65 + 0.75 * np.exp(-30 * s)
+    jitter = 0.004 * 1.65 * rng.standard_normal(n_points)
+    tr = base + jitter
+    va = base + 0.03 + 1.2 * jitter + 0.002 * rng.standard_normal(n_points)
+    d = diagnose_curves(tr, va)
+    assert d.case == "C6", (d.case, d.reasons, d.evidence)
+    assert d.evidence["train_oscillation"] < 0.01
+
+
+def test_wiggles_of_a_loss_already_at_zero_are_not_instability():
+    # Every other point 80 % up once the loss is below 1e-3 (< 1e-3 nats): C5, not C7.
+    smooth = 2.3 * np.exp(-12 * T)
+    tr = smooth * (1 + 0.8 * (np.arange(T.size) % 2) * (smooth < 1e-3))
+    assert oscillation(tr[1:]) > 0.05  # relative to its own level the curve does zig-zag
+    assert diagnose_curves(tr, 1.5 + 0.8 * np.exp(-12 * T)).case == "C5"
+
+
+def test_oscillation_is_the_mean_zigzag_per_evaluation_relative_to_the_level():
     t = np.linspace(0, 1, 50)
-    assert oscillation(np.exp(-3 * t), 1.0) == 0.0
-    assert oscillation((t - 0.5) ** 2, 1.0) == 0.0  # one smooth turn is no zig-zag
+    assert oscillation(np.exp(-3 * t)) == 0.0
+    assert oscillation((t - 0.5) ** 2) == 0.0  # one smooth turn is no zig-zag
+    saw = 1.0 + 0.02 * (np.arange(20) % 2)  # every interior point turns by 0.02
+    assert oscillation(saw) == pytest.approx(np.mean(0.02 / saw[1:-1]))
+    assert oscillation(np.tile(saw, 5)) == pytest.approx(oscillation(saw), rel=0.02)  # 5x the evaluations
+    assert oscillation(1e-4 * saw, floor=0.02) == pytest.approx(1e-4 * 0.02 / 0.02)
+
+
+def test_divergence_is_c7_and_short_curves_are_refused():
+    t = np.linspace(0, 1, 50)
     tr = np.exp(-3 * t) * 2.3
     tr[30:] = np.nan
     assert diagnose_curves(tr, tr).case == "C7"

@@ -1,27 +1,38 @@
 """Training-curve diagnosis with the seed-001 lecture's cases C1..C8.
 
 The verdict comes from a few numbers computed on the train and validation loss curves (all
-reported as evidence), checked in a fixed order: instability first (C7 train, C8 validation),
-then no progress (C4), training loss at zero (C5), validation rising after its minimum (C2),
-both curves still falling (C3), a high plateau (C6), else the good fit C1.
+reported as evidence), checked in a fixed order: what the training curve alone shows first
+(C7 unstable or diverged, C4 no progress, C5 at zero), then the validation trend (C2, a rise
+after its minimum), then validation noise (C8), then the shape: both curves still falling
+(C3), a high plateau (C6), else the good fit C1.
 
-How the thresholds were chosen (tests/measure/test_curves.py holds both sets of runs):
+How the rule was made (tests/measure/test_curves.py holds the runs):
 
-- First version: every threshold was set on the *tuning* runs (one setting per case, seeds 0-2).
-- A *held-out* set of runs (other data draw, models, optimizers, learning rates, data sizes
-  and evaluation cadences) was written afterwards. Its seed 0 showed two faults of the rule,
-  not of the runs: (1) :func:`oscillation` summed the zig-zags, so it grew with the number of
-  evaluations: a width-2 MLP on its plateau (C6) read as C7 at ``eval_every=10`` and C6 at 25;
-  (2) C8 fired on validation noise that the training curve shared (a width-2 MLP or heavy
-  weight decay under momentum SGD: optimizer noise, not a validation average over too few
-  samples). Changes: :func:`oscillation` is now the *mean* zig-zag per evaluation relative
-  to the loss there (the same noise at any cadence gives about the same number), and C8 also
-  needs the validation curve to zig-zag ``val_noise_ratio`` times more than the training one.
-  The new thresholds are round numbers inside the tuning runs' gaps (C7 runs >= 1.46 %, other
-  training curves <= 0.06 %: 1 %; C8 runs >= 0.37 %, other validation curves <= 0.2 %: 0.3 %;
-  C8 runs' validation/training ratio >= 25: 10), picked knowing held-out seed 0 (its
-  momentum-SGD plateaus jitter by 0.2-0.4 %, which is why 1 % and not the gap's log-middle
-  0.3 %); held-out seeds 1 and 2 were first run with the rule fixed.
+1. Every threshold was first set on the *tuning* runs (one setting per case, seeds 0-2).
+2. A *held-out* set (another data draw, other models, optimizers, learning rates, data sizes
+   and evaluation cadences) was written afterwards. Its seed 0 showed faults of the rule, not
+   of the runs: :func:`oscillation` summed the zig-zags, so it grew with the number of
+   evaluations (a width-2 MLP on its plateau, C6, read C7 at ``eval_every=10``, C6 at 25).
+   It is now the *mean* zig-zag per evaluation relative to the loss there. With that, no
+   validation threshold inside the tuning runs' gap (0.2-0.37 %) kept held-out momentum-SGD
+   plateaus (width 2, weight decay: 0.4-0.5 % validation jitter that the training curve
+   shares) out of C8, so C8 also needs the validation curve to zig-zag ``val_noise_ratio``
+   times more than the training one. The thresholds are round numbers inside the tuning
+   runs' gaps (training: C7 >= 1.46 %, others <= 0.06 %: 1 %; validation: C8 >= 0.37 %,
+   others <= 0.2 %: 0.3 %; C8's validation/training ratio >= 25: 10), picked knowing held-out
+   seed 0 (its plateaus jitter by 0.2-0.4 %: hence 1 % rather than the log-middle 0.3 %).
+3. Held-out seeds 1 and 2, first run after step 2, failed 3 of 30 runs, again on faults of
+   the rule: (a) a wide MLP on 600 samples (C2, validation up 19-24 %) read C8: its
+   validation curve zig-zags by 0.4-1.2 % while the steeply falling training curve shows no
+   zig-zag at all. With 800 instead of 200 validation samples the jitter stayed (0.36-0.40 %
+   on those seeds):
+   optimizer noise that the training curve's slope hides, not a small validation average.
+   C2 is now checked before C8 (averaging over more samples removes noise, not a rise), and
+   C4 and C5, which read the training curve only, before C8 as well. (b) A width-2 MLP (C6)
+   read C3 because the validation loss at the quarter point was one noisy evaluation (drop
+   1.6 %; 0.9 % for its running median, against the 1 % threshold). The minimum and the quarter point now come from a
+   5-point :func:`running_median`, which also keeps a single low evaluation from making a C2
+   rise. No threshold changed in step 3. Held-out seeds 3 and 4 were first run after it.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from genlab._checks import fail
+from genlab._checks import check_int, fail
 
 CASES = {
     "C1": ("good fit, near the overfitting threshold",
@@ -98,9 +109,28 @@ def oscillation(curve: np.ndarray, floor: float = 0.0) -> float:
     return float(np.where(turn, size, 0.0).mean())
 
 
+def running_median(curve: np.ndarray, window: int = 5) -> np.ndarray:
+    """Median of each point's ``window`` neighbours (centred; fewer at the two ends).
+
+    Parameters
+    ----------
+    curve : array (T,)
+    window : int, default 5
+        Odd number of evaluations; 1 returns the curve unchanged.
+
+    Returns
+    -------
+    array (T,)
+    """
+    c = np.asarray(curve, dtype=np.float64).reshape(-1)
+    h = check_int(window, "window", "running_median", low=1) // 2
+    return np.array([np.median(c[max(0, i - h) : i + h + 1]) for i in range(c.size)])
+
+
 def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float = 0.01, unstable_val: float = 0.003,
                     val_noise_ratio: float = 10.0, min_progress: float = 0.1, zero_loss: float = 0.01, rise: float = 0.05,
-                    still_falling: float = 0.01, small_gap: float = 0.1, high_loss: float = 0.5) -> CurveDiagnosis:
+                    still_falling: float = 0.01, small_gap: float = 0.1, high_loss: float = 0.5,
+                    smooth: int = 5) -> CurveDiagnosis:
     """Name the situation of a pair of train / validation loss curves (seed 001's C1..C8).
 
     Parameters
@@ -128,13 +158,20 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
         for 10 classes); also the smallest level :func:`oscillation` divides by, so that a
         loss wiggling near zero is not read as unstable.
     rise : float
-        C2 when the final validation loss exceeds its minimum by this fraction.
+        C2 when the final validation loss exceeds its minimum by this fraction (the minimum of
+        its running median, before the last tenth of the run). C2 is checked before C8: more
+        samples in the validation average remove noise, not a rise.
     still_falling, small_gap : float
-        C3 when, over the last quarter, the validation loss still fell by this fraction of its
-        final value and the train/validation gap is below ``small_gap`` times it.
+        C3 when, over the last quarter, the validation loss (its running median at the quarter
+        point) still fell by this fraction of its final value and the train/validation gap is
+        below ``small_gap`` times it.
     high_loss : float
         C6 when the final training loss is above this fraction of the initial one on a plateau
         with a small gap (``small_gap``).
+    smooth : int, default 5
+        Window (evaluations) of the running median that gives the validation minimum and the
+        quarter points: a single noisy evaluation does not make a minimum or a drop. The final
+        values are medians over the last tenth of the evaluations.
 
     Returns
     -------
@@ -155,8 +192,10 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
     tail = slice(t - max(1, t // 10), t)
     l_end = float(np.median(tr[tail]))
     v_end = float(np.median(va[tail]))
-    v_min_i = int(np.argmin(va))
-    v_min = float(va[v_min_i])
+    # One noisy evaluation must not set the minimum or the quarter point: a running median.
+    va_smooth, tr_smooth = running_median(va, smooth), running_median(tr, smooth)
+    v_min_i = int(np.argmin(va_smooth))
+    v_min = float(va_smooth[v_min_i])
     floor = zero_loss * l0  # below this a loss counts as zero: its wiggles are not relative noise
     osc_tr = oscillation(tr[1:], floor)  # skip the first move: the initial drop is no zig-zag
     osc_va = oscillation(va[1:], floor)
@@ -164,24 +203,24 @@ def diagnose_curves(train_loss, val_loss, steps=None, *, unstable_train: float =
               train_oscillation=osc_tr, val_oscillation=osc_va, progress=float((l0 - l_end) / l0),
               train_final_over_initial=float(l_end / l0), val_rise=float((v_end - v_min) / v_min),
               gap=float(v_end - l_end), diverged=bool(l_end > 1.5 * l0))
-    ev["val_last_quarter_drop"] = float((va[t - q - 1] - v_end) / v_end)
-    ev["train_last_quarter_drop"] = float((tr[t - q - 1] - l_end) / l_end) if l_end > 0 else 0.0
+    ev["val_last_quarter_drop"] = float((va_smooth[t - q - 1] - v_end) / v_end)
+    ev["train_last_quarter_drop"] = float((tr_smooth[t - q - 1] - l_end) / l_end) if l_end > 0 else 0.0
     if ev["diverged"]:
         return _verdict("C7", ev, [f"final training loss {l_end:.3g} is above 1.5x its initial value {l0:.3g}"])
     if osc_tr > unstable_train:
         return _verdict("C7", ev, [f"the training loss zig-zags by {100 * osc_tr:.2f}% of its value per evaluation "
                                    f"(> {100 * unstable_train:g}%)"])
-    if osc_va > unstable_val and osc_va > val_noise_ratio * osc_tr:
-        return _verdict("C8", ev, [f"the validation loss zig-zags by {100 * osc_va:.2f}% of its value per evaluation "
-                                   f"(> {100 * unstable_val:g}%), over {val_noise_ratio:g}x the training loss's "
-                                   f"({100 * osc_tr:.3f}%)"])
     if ev["progress"] < min_progress:
         return _verdict("C4", ev, [f"training loss fell by only {100 * ev['progress']:.1f}% of its initial value"])
     if l_end < zero_loss * l0:
         return _verdict("C5", ev, [f"final training loss {l_end:.2g} < {zero_loss} x initial ({l0:.3g})"])
     if ev["val_rise"] > rise and v_min_i < t - max(2, t // 10):
         return _verdict("C2", ev, [f"validation loss rose {100 * ev['val_rise']:.1f}% above its minimum at step "
-                                   f"{int(steps[v_min_i])} while the training loss kept falling"])
+                                   f"{int(steps[v_min_i])} (running median) while the training loss kept falling"])
+    if osc_va > unstable_val and osc_va > val_noise_ratio * osc_tr:
+        return _verdict("C8", ev, [f"the validation loss zig-zags by {100 * osc_va:.2f}% of its value per evaluation "
+                                   f"(> {100 * unstable_val:g}%), over {val_noise_ratio:g}x the training loss's "
+                                   f"({100 * osc_tr:.3f}%)"])
     if ev["val_last_quarter_drop"] > still_falling and ev["gap"] < small_gap * v_end:
         return _verdict("C3", ev, [f"validation loss still fell {100 * ev['val_last_quarter_drop']:.1f}% in the last "
                                    f"quarter and the train/validation gap is small ({ev['gap']:.3g})"])

@@ -7,12 +7,16 @@ run in one case:
   version of the rule was tuned on exactly these; seed 0 by default, 1 and 2 slow).
 - ``held_out_runs``: written afterwards with other settings for every case (another MNIST-1D
   draw, 25 % validation, other models, optimizers, learning rates, data sizes, evaluation
-  cadences) and not used to choose the first rule's thresholds. Its seed 0 exposed two faults
-  of that rule (the zig-zag measure grew with the number of evaluations; C8 fired on optimizer
-  noise the training curve shared). Both were fixed in principle and re-checked on both sets;
-  the new thresholds are round numbers inside the tuning runs' gaps, but picked knowing
-  held-out seed 0's numbers (genlab/measure/_curves.py says what changed and why). Held-out
-  seeds 1 and 2 (slow) were first run only after that fix: they are the untouched check.
+  cadences) and not used to choose the first rule's thresholds.
+
+What happened on the held-out set (genlab/measure/_curves.py says what changed and why):
+seed 0 exposed two faults of the first rule (the zig-zag measure grew with the number of
+evaluations; C8 then fired on optimizer noise the training curve shared); the new thresholds
+are round numbers inside the tuning runs' gaps, but picked knowing held-out seed 0's numbers.
+Seeds 1 and 2, first run after that, failed 3 of 30 runs on two more faults of the rule (C8
+checked before a clear C2 rise; a single noisy evaluation deciding "still falling"); those
+were fixed without changing a threshold and both sets re-checked. Seeds 3 and 4 (slow) were
+first run only after that: they are the untouched check.
 
 Held-out candidates that the curves themselves showed to be in another case were replaced,
 not made to pass: a wide MLP on 600 samples trained 1200 steps, or a label-noise run trained
@@ -30,7 +34,7 @@ import numpy as np
 import pytest
 
 from genlab.measure import diagnose_curves
-from genlab.measure._curves import oscillation
+from genlab.measure._curves import oscillation, running_median
 
 
 def _train(runs):
@@ -153,7 +157,7 @@ def test_each_case_on_a_held_out_run():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_each_case_on_a_held_out_run_other_seeds(seed):
     _check(held_out_runs(seed))
 
@@ -196,8 +200,36 @@ def test_synthetic_curve_of_each_case(case):
 def test_synthetic_u_shape_reports_its_minimum():
     tr, va = _synthetic("C2")
     d = diagnose_curves(tr, va, steps=10 * np.arange(T.size))
-    assert d.evidence["val_min_step"] == 10 * int(np.argmin(va))
+    assert abs(d.evidence["val_min_step"] - 10 * int(np.argmin(va))) <= 10  # the running median's minimum
     assert 0.25 <= T[np.argmin(va)] <= 0.35
+
+
+def test_a_rise_well_above_the_noise_is_c2_even_on_a_noisy_validation_curve():
+    # 1.5 % validation noise (C8 on its own) on a curve that rises 35 %: C2; averaging over
+    # more validation samples would remove the noise, not the rise.
+    tr, va = _synthetic("C2")
+    noisy = va * (1 + 0.015 * np.random.default_rng(2).standard_normal(T.size))
+    d = diagnose_curves(tr, noisy)
+    assert d.evidence["val_oscillation"] > 0.003
+    assert d.case == "C2", (d.case, d.reasons, d.evidence)
+
+
+def test_one_low_evaluation_makes_no_minimum_and_one_high_one_no_drop():
+    tr, va = _synthetic("C6")
+    low = va.copy()
+    low[20] *= 0.9  # a 10 % dip at one evaluation: the raw minimum would read a 10 % rise (C2)
+    assert diagnose_curves(tr, low).case == "C6"
+    high = va.copy()
+    high[T.size - T.size // 4 - 1] *= 1.02  # 2 % up at the quarter point: read raw, "still falling" (C3)
+    assert diagnose_curves(tr, high).case == "C6"
+
+
+def test_running_median():
+    c = np.array([5.0, 1.0, 2.0, 9.0, 3.0, 4.0])
+    assert np.array_equal(running_median(c, 3), [3.0, 2.0, 2.0, 3.0, 4.0, 3.5])
+    assert np.array_equal(running_median(c, 1), c)
+    with pytest.raises(ValueError, match="'window' parameter of running_median"):
+        running_median(c, 0)
 
 
 @pytest.mark.parametrize("n_points", [25, 200])

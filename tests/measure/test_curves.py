@@ -9,14 +9,15 @@ run in one case:
   draw, 25 % validation, other models, optimizers, learning rates, data sizes, evaluation
   cadences) and not used to choose the first rule's thresholds.
 
-What happened on the held-out set (genlab/measure/_curves.py says what changed and why):
-seed 0 exposed two faults of the first rule (the zig-zag measure grew with the number of
-evaluations; C8 then fired on optimizer noise the training curve shared); the new thresholds
-are round numbers inside the tuning runs' gaps, but picked knowing held-out seed 0's numbers.
-Seeds 1 and 2, first run after that, failed 3 of 30 runs on two more faults of the rule (C8
-checked before a clear C2 rise; a single noisy evaluation deciding "still falling"); those
-were fixed without changing a threshold and both sets re-checked. Seeds 3 and 4 (slow) were
-first run only after that: they are the untouched check.
+What happened on the held-out set (genlab/measure/_curves.py says what changed and why, step
+by step): seed 0 exposed a fault of the first rule (the zig-zag measure grew with the number
+of evaluations); the new thresholds are round numbers inside the tuning runs' gaps, but
+picked knowing held-out seed 0's numbers. Seeds 1 and 2, first run after that, failed 3 of
+30 runs (C8 checked before a clear C2 rise; one noisy evaluation deciding "still falling").
+Seeds 3 and 4, first run after fixing those, failed 2 of 30 (the validation/training zig-zag
+ratio behind C8; a two-point "still falling" even on running medians). Each time the rule was
+fixed in principle and every seed of both sets re-checked. Seeds 5 and 6 (slow) were first
+run only after the last fix: they are the untouched check.
 
 Held-out candidates that the curves themselves showed to be in another case were replaced,
 not made to pass: a wide MLP on 600 samples trained 1200 steps, or a label-noise run trained
@@ -34,7 +35,7 @@ import numpy as np
 import pytest
 
 from genlab.measure import diagnose_curves
-from genlab.measure._curves import oscillation, running_median
+from genlab.measure._curves import oscillation, recent_fall, running_median, shared_jitter
 
 
 def _train(runs):
@@ -157,7 +158,7 @@ def test_each_case_on_a_held_out_run():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_each_case_on_a_held_out_run_other_seeds(seed):
     _check(held_out_runs(seed))
 
@@ -220,8 +221,25 @@ def test_one_low_evaluation_makes_no_minimum_and_one_high_one_no_drop():
     low[20] *= 0.9  # a 10 % dip at one evaluation: the raw minimum would read a 10 % rise (C2)
     assert diagnose_curves(tr, low).case == "C6"
     high = va.copy()
-    high[T.size - T.size // 4 - 1] *= 1.02  # 2 % up at the quarter point: read raw, "still falling" (C3)
+    high[T.size - T.size // 4 - 1] *= 1.02  # 2 % up at the quarter point: a raw difference says C3
     assert diagnose_curves(tr, high).case == "C6"
+
+
+def test_shared_jitter_tells_common_from_separate_noise():
+    rng = np.random.default_rng(3)
+    base = 1.6 + 0.7 * np.exp(-5 * T)
+    common = 0.01 * rng.standard_normal(T.size)
+    assert shared_jitter(base + common, base + 0.05 + 1.5 * common) > 0.95
+    assert abs(shared_jitter(base + common, base + 0.01 * rng.standard_normal(T.size))) < 0.5
+    assert shared_jitter(base, base + common) == 0.0  # a monotone curve has no fluctuation
+
+
+def test_recent_fall_is_a_line_through_the_second_half():
+    line = 2.0 - 0.4 * T  # falls 0.1 per quarter of the run, ends at 1.6
+    assert recent_fall(line, 1.6) == pytest.approx(0.1 / 1.6)
+    noisy = line + 0.02 * np.random.default_rng(4).standard_normal(T.size)
+    assert recent_fall(noisy, 1.6) == pytest.approx(0.1 / 1.6, abs=0.01)
+    assert recent_fall(np.full(T.size, 1.7), 1.7) == pytest.approx(0.0, abs=1e-12)
 
 
 def test_running_median():

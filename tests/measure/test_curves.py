@@ -10,14 +10,16 @@ run in one case:
   cadences) and not used to choose the first rule's thresholds.
 
 What happened on the held-out set (genlab/measure/_curves.py says what changed and why, step
-by step): seed 0 exposed a fault of the first rule (the zig-zag measure grew with the number
-of evaluations); the new thresholds are round numbers inside the tuning runs' gaps, but
-picked knowing held-out seed 0's numbers. Seeds 1 and 2, first run after that, failed 3 of
-30 runs (C8 checked before a clear C2 rise; one noisy evaluation deciding "still falling").
-Seeds 3 and 4, first run after fixing those, failed 2 of 30 (the validation/training zig-zag
-ratio behind C8; a two-point "still falling" even on running medians). Each time the rule was
-fixed in principle and every seed of both sets re-checked. Seeds 5 and 6 (slow) were first
-run only after the last fix: they are the untouched check.
+by step): each batch of new seeds, run once the rule of the previous step was fixed, showed
+faults of the rule, not of the runs: seed 0 (zig-zags summed over evaluations), seeds 1-2
+(3 of 30 wrong: C8 before a clear C2 rise; one noisy evaluation deciding "still falling"),
+seeds 3-4 (2 of 30: a zig-zag ratio standing in for "noise the training curve lacks"; a
+two-point "still falling"), seeds 5-6 (3 of 30: slow swings missed by zig-zags; a C2 still
+rising but < 5 % above its minimum; a width-2 plateau still creeping down). Each time the
+rule was fixed in principle and every seen seed of both sets re-checked. The final
+thresholds are the middles of the gaps on all runs seen by then (tuning seeds 0-2, held-out
+seeds 0-6), so those seeds no longer test the rule; the untouched check of the final rule is
+tuning seeds 3-6 and held-out seeds 7-10 (slow), first run after the last fix.
 
 Held-out candidates that the curves themselves showed to be in another case were replaced,
 not made to pass: a wide MLP on 600 samples trained 1200 steps, or a label-noise run trained
@@ -148,7 +150,7 @@ def test_each_case_on_a_tuning_run():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
 def test_each_case_on_a_tuning_run_other_seeds(seed):
     _check(tuning_runs(seed))
 
@@ -158,7 +160,7 @@ def test_each_case_on_a_held_out_run():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
 def test_each_case_on_a_held_out_run_other_seeds(seed):
     _check(held_out_runs(seed))
 
@@ -225,6 +227,24 @@ def test_one_low_evaluation_makes_no_minimum_and_one_high_one_no_drop():
     assert diagnose_curves(tr, high).case == "C6"
 
 
+def test_slow_swings_of_the_training_loss_are_c7():
+    # +-10 % swings over 4 evaluations: small zig-zags at the turns, a large ascent.
+    tr = (1.0 + 1.3 * E) * (1 + 0.1 * np.sin(2 * np.pi * np.arange(T.size) / 8))
+    assert oscillation(tr[1:]) < 0.01
+    d = diagnose_curves(tr, tr + 0.2)
+    assert d.case == "C7" and d.evidence["train_ascent"] > 0.008, (d.case, d.evidence)
+
+
+def test_a_validation_loss_still_rising_is_c2_before_it_is_5_percent_up():
+    # Flat from t = 0.5, then up 0.045 by the end: 2-3 % above its minimum, < 5 %, but rising
+    # by more than 1 % per quarter of the run: past the threshold.
+    tr = 0.3 + 2.0 * E
+    va = 1.5 + 0.8 * np.exp(-10 * T) + 0.045 * np.clip(2 * T - 1, 0, None) ** 1.5
+    d = diagnose_curves(tr, va)
+    assert d.evidence["val_rise"] < 0.05 and d.evidence["val_recent_fall"] < -0.01, d.evidence
+    assert d.case == "C2", (d.case, d.reasons, d.evidence)
+
+
 def test_shared_jitter_tells_common_from_separate_noise():
     rng = np.random.default_rng(3)
     base = 1.6 + 0.7 * np.exp(-5 * T)
@@ -263,7 +283,7 @@ def test_plateau_jitter_shared_by_both_curves_is_underfitting_at_any_cadence(n_p
     va = base + 0.03 + 1.2 * jitter + 0.002 * rng.standard_normal(n_points)
     d = diagnose_curves(tr, va)
     assert d.case == "C6", (d.case, d.reasons, d.evidence)
-    assert d.evidence["train_oscillation"] < 0.01
+    assert d.evidence["train_ascent"] < 0.008
 
 
 def test_wiggles_of_a_loss_already_at_zero_are_not_instability():

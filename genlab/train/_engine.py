@@ -361,7 +361,8 @@ def train_many(
     groups: dict[tuple, list[int]] = {}
     for i, (model, cfg) in enumerate(zip(models, configs)):
         key = (shape_key(model), tuple(getattr(cfg, f) for f in _STRUCTURAL),
-               tuple(_splits(datas[i])), tuple(np.shape(datas[i].x_train)))
+               tuple((s, np.shape(getattr(datas[i], f"x_{s}")), np.shape(getattr(datas[i], f"y_{s}")))
+                     for s in _splits(datas[i])))
         groups.setdefault(key, []).append(i)
     rows: list[tuple] = []
     diverged, stopped, best_step, modes = [False] * m, [0] * m, [None] * m, [""] * m

@@ -225,6 +225,17 @@ def test_widths_get_their_own_groups_and_metrics_table_is_tidy():
     assert r.final().shape[0] == 4
 
 
+def test_members_with_other_validation_sizes_train_in_their_own_groups():
+    a, b = toy_data(n_test=40, seed=3), toy_data(n_test=25, seed=3)
+    models, configs = members(widths=(8,), lrs=(0.1,), eval_every=5, n_steps=10, batch_size=10)
+    models.append(copy.deepcopy(models[0]))
+    configs.append(configs[0])
+    alone = copy.deepcopy(models[1])
+    r = train_many(models, [a, b], configs)
+    assert r.metrics.groupby("member").size().tolist() == [18, 18]  # 3 evaluations x 3 splits x 2 metrics
+    assert_same_weights(r.models[1], train(alone, b, configs[1]).model, tol=0)
+
+
 def test_train_loss_modes():
     data = toy_data()
     for mode in ("batch", "running"):

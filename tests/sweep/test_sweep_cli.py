@@ -17,8 +17,8 @@ SWEEP = """
 name = "cli"
 [base]
 data = {n_samples = 300}
-n_steps = 40
-eval_every = 10
+n_steps = 1000
+eval_every = 250
 batch_size = 50
 [grid]
 width = [8, 12, 16, 20]

@@ -113,17 +113,20 @@ class LocalBackend:
 
     name = "local"
 
-    def __init__(self, n_workers: int, threads: int, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, n_workers: int, threads: int, preload: tuple[str, ...] = (), *,
+                 start_method: str = "forkserver") -> None:
         self.n_workers, self.threads, self.capacity = n_workers, threads, n_workers
-        self.preload = tuple(preload)
+        self.preload, self.start_method = tuple(preload), start_method  # 'spawn': the reference of `genlab bench sweep`
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: dict[cf.Future, GroupTask] = {}
-        start_forkserver(self.preload)  # its imports overlap the driver's set-up
+        if start_method == "forkserver":
+            start_forkserver(self.preload)  # its imports overlap the driver's set-up
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(self.n_workers, mp_context=_forkserver.context(self.preload),
-                                                initializer=_init_worker, initargs=(self.threads, dict(os.environ)))
+            ctx = _forkserver.context(self.preload) if self.start_method == "forkserver" else multiprocessing.get_context(self.start_method)
+            self._pool = cf.ProcessPoolExecutor(self.n_workers, mp_context=ctx, initializer=_init_worker,
+                                                initargs=(self.threads, dict(os.environ)))
         return self._pool
 
     def submit(self, fn: Callable, task: GroupTask):
@@ -171,7 +174,8 @@ class LocalBackend:
             self.capacity = self.n_workers
 
     def describe(self) -> str:
-        return f"local ({self.n_workers} worker process(es) x {self.threads} torch thread(s))"
+        how = "" if self.start_method == "forkserver" else f", {self.start_method}ed"
+        return f"local ({self.n_workers} worker process(es) x {self.threads} torch thread(s){how})"
 
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ws|wss|ucx)://[^\s:/]+(:\d+)?$")

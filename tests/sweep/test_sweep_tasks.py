@@ -70,3 +70,16 @@ def test_bad_tasks_are_refused_before_any_work(tmp_path):
     with pytest.raises(ParameterError, match="non-empty list of Task"):
         TaskSweep("x", ())
     assert not (tmp_path / "x").exists()
+
+
+def test_runs_ls_and_show_a_task_store(tmp_path, capsys):
+    from genlab.cli import main
+
+    run_sweep(TASKS, tmp_path, backend="serial", echo=None, progress=False)
+    for args in (["runs", "ls", str(tmp_path)], ["runs", "show", str(tmp_path), TASKS.tasks[1].id[:8]]):
+        with pytest.raises(SystemExit) as exc:
+            main(args)
+        assert exc.value.code == 0
+    ls, show = capsys.readouterr().out.split("4 done, 0 failed")
+    assert "label" in ls and "x=1.5" in ls
+    assert "power        3.375" in show and "records: 4" in show and '"fn": "sweep_faults:power_task"' in show

@@ -213,6 +213,7 @@ def test_cli_list_run_plot(tmp_path):
         (["run", "knots", "--set", "n_draws=-1"], "'n_draws' parameter"),
         (["run", "knots", "--set", "nonsense"], "KEY=VALUE"),
         (["plot", "/nonexistent"], "'run_dir' parameter"),
+        (["run", "knots", "--scheduler", "tcp://127.0.0.1:9"], "'--scheduler' parameter of genlab run needs --backend dask"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, needle):

@@ -4,11 +4,15 @@ from genlab.experiments._framework import (
     SCALES,
     Comparison,
     Experiment,
+    ExperimentFailed,
     RunOutput,
     get_experiment,
     list_experiments,
+    pack_models,
     plot_run,
     run_experiment,
+    unpack_models,
 )
 
-__all__ = ["SCALES", "Comparison", "Experiment", "RunOutput", "get_experiment", "list_experiments", "plot_run", "run_experiment"]
+__all__ = ["SCALES", "Comparison", "Experiment", "ExperimentFailed", "RunOutput", "get_experiment", "list_experiments",
+           "pack_models", "plot_run", "run_experiment", "unpack_models"]

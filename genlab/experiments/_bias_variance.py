@@ -18,6 +18,7 @@ from genlab.data import make_toy_regression, toy_function
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt, save
 from genlab.models import FixedJointModel
+from genlab.sweep import Task, TaskOutput
 
 
 @dataclass(frozen=True)
@@ -60,14 +61,27 @@ def decompose(n_hidden: int, n_data: int, sigma: float, n_datasets: int, seed: i
             "expected_error": expected_error, "empirical_error": empirical_error}
 
 
-def run(cfg: BiasVarianceConfig, device: str) -> RunOutput:
+def decompose_task(n_hidden: int, n_data: int, sigma: float, n_datasets: int, seed: int) -> TaskOutput:
+    """One capacity and training-set size (a task: each has its own random stream)."""
+    return TaskOutput(values=decompose(n_hidden, n_data, sigma, n_datasets, seed))
+
+
+def _points(cfg: BiasVarianceConfig) -> list[tuple[str, int, int]]:
+    """(curve, hidden, n_data): the capacity curve, then the training-set-size curve."""
+    return [("capacity", h, cfg.n_data) for h in range(1, cfg.max_hidden + 1)] + \
+        [("data", cfg.fixed_hidden, n) for n in cfg.data_sizes]
+
+
+def tasks(cfg: BiasVarianceConfig, device: str) -> list[Task]:
+    return [Task(decompose_task, {"n_hidden": h, "n_data": n, "sigma": cfg.sigma, "n_datasets": cfg.n_datasets,
+                                  "seed": cfg.seed}, label=f"{curve} h={h} n={n}") for curve, h, n in _points(cfg)]
+
+
+def summarize(cfg: BiasVarianceConfig, outputs: list[TaskOutput]) -> RunOutput:
     rows = []
-    for h in range(1, cfg.max_hidden + 1):
-        for metric, value in decompose(h, cfg.n_data, cfg.sigma, cfg.n_datasets, cfg.seed).items():
-            rows.append({"curve": "capacity", "hidden": h, "n_data": cfg.n_data, "metric": metric, "value": value})
-    for n in cfg.data_sizes:
-        for metric, value in decompose(cfg.fixed_hidden, n, cfg.sigma, cfg.n_datasets, cfg.seed).items():
-            rows.append({"curve": "data", "hidden": cfg.fixed_hidden, "n_data": n, "metric": metric, "value": value})
+    for (curve, h, n), out in zip(_points(cfg), outputs):
+        for metric, value in out.values.items():
+            rows.append({"curve": curve, "hidden": h, "n_data": n, "metric": metric, "value": value})
     metrics = pd.DataFrame(rows)
     cap = metrics[metrics.curve == "capacity"].pivot(index="hidden", columns="metric", values="value")
     bv = cap["bias2"] + cap["variance"]
@@ -117,6 +131,7 @@ register(Experiment(
     config_cls=BiasVarianceConfig,
     scales={"smoke": {"n_datasets": 20}, "quick": {}, "paper": {"n_datasets": 1000}},
     estimates={"smoke": "1 s", "quick": "2 s", "paper": "15 s"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
 ))

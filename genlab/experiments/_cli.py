@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from genlab._checks import ParameterError
+from genlab.sweep._cli import BackendName
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
@@ -41,14 +42,26 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Argument(..., help="Experiment name (see genlab list)."),
         scale: str = typer.Option("quick", help="smoke (seconds), quick (default, ~2 min at most) or paper."),
         seed: int = typer.Option(0, help="Seed of everything random in the run."),
-        out: Path = typer.Option(None, help="Run directory (default runs/NAME); replaced if present."),
+        out: Path = typer.Option(None, help="Run directory (default runs/NAME). A run of the same configuration there is "
+                                 "resumed (its finished tasks reused); anything else there is replaced."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
         set_: list[str] = typer.Option([], "--set", help="Config override KEY=VALUE (repeatable)."),
+        backend: BackendName = typer.Option(BackendName.local, help="Where the tasks run: local process pool, dask, or serial "
+                                            "(in-process). The numbers do not depend on it."),
+        scheduler: str = typer.Option(None, help="Dask scheduler address tcp://HOST:PORT (default: a LocalCluster on 127.0.0.1)."),
+        workers: int = typer.Option(None, min=1, help="Worker processes (default: one per core, at most one per task)."),
+        fresh: bool = typer.Option(False, "--fresh", help="Start over instead of resuming a run of the same configuration."),
     ) -> None:
-        """Run one experiment: config.json, metrics.csv, figures, README.md, summary.json."""
-        from genlab.experiments import run_experiment
+        """Run one experiment: config.json, tasks/ (the resumable store), metrics.csv, figures, README.md, summary.json."""
+        from genlab.experiments import ExperimentFailed, run_experiment
 
-        run_dir = run_experiment(name, scale=scale, seed=seed, out=out, device=device, **_parse_overrides(set_))
+        try:
+            run_dir = run_experiment(name, scale=scale, seed=seed, out=out, device=device, backend=backend.value,
+                                     workers=workers, scheduler=scheduler, fresh=fresh, progress=None, echo=typer.echo,
+                                     **_parse_overrides(set_))
+        except ExperimentFailed as exc:
+            typer.echo(f"genlab: {exc}", err=True)
+            raise typer.Exit(1) from None
         summary = json.loads((run_dir / "summary.json").read_text())
         typer.echo(f"{name} ({scale}) done in {summary['wall_time_s']:.1f} s -> {run_dir}")
         for c in summary["comparisons"]:

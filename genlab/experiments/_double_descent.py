@@ -7,6 +7,7 @@ noise it keeps falling. The clean and noisy runs of each width train together as
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from genlab.data import make_mnist1d, with_label_noise
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models import MLP, n_parameters
+from genlab.sweep import Task, TaskOutput
 from genlab.train import TrainConfig, train_many
 
 QUICK_WIDTHS = (4, 8, 12, 16, 20, 24, 32, 48, 64, 128)
@@ -51,24 +53,42 @@ class DoubleDescentConfig:
         check_float(self.label_noise, "label_noise", "double-descent", low=0.0, high=1.0)
 
 
-def run(cfg: DoubleDescentConfig, device: str) -> RunOutput:
-    n = cfg.n_train + cfg.n_test
-    clean = make_mnist1d(n, train_split=cfg.n_train / n, seed=42 + cfg.seed)
-    noisy = with_label_noise(clean, cfg.label_noise, seed=cfg.seed)
+@functools.lru_cache(maxsize=2)
+def _data(n_train: int, n_test: int, label_noise: float, seed: int):
+    """The clean and noisy datasets (cached: a worker reuses them for its next width)."""
+    n = n_train + n_test
+    clean = make_mnist1d(n, train_split=n_train / n, seed=42 + seed)
+    return clean, with_label_noise(clean, label_noise, seed=seed)
+
+
+def width_task(width: int, n_train: int, n_test: int, n_seeds: int, label_noise: float, optimizer: str, lr: float,
+               batch_size: int | None, n_steps: int, seed: int, device: str) -> TaskOutput:
+    """One width: clean and noisy labels x seeds (init and batch order) as one population."""
+    clean, noisy = _data(n_train, n_test, label_noise, seed)
+    h = width
+    members = [(c, s) for c in ("clean", "noisy") for s in range(n_seeds)]
+    models = [MLP(40, 10, width=h, depth=2, seed=seed * 100_000 + 1000 * s + h) for _, s in members]
+    configs = [TrainConfig(optimizer=optimizer, lr=lr, batch_size=batch_size, n_steps=n_steps,
+                           eval_every=n_steps, seed=seed * 100 + s) for _, s in members]
+    datas = [clean if c == "clean" else noisy for c, _ in members]
+    final = train_many(models, datas, configs, device=device, progress=False).final()
     rows = []
-    for h in cfg.widths:
-        # One population per width: clean and noisy labels x seeds (init and batch order).
-        members = [(c, s) for c in ("clean", "noisy") for s in range(cfg.n_seeds)]
-        models = [MLP(40, 10, width=h, depth=2, seed=cfg.seed * 100_000 + 1000 * s + h) for _, s in members]
-        configs = [TrainConfig(optimizer=cfg.optimizer, lr=cfg.lr, batch_size=cfg.batch_size, n_steps=cfg.n_steps,
-                               eval_every=cfg.n_steps, seed=cfg.seed * 100 + s) for _, s in members]
-        datas = [clean if c == "clean" else noisy for c, _ in members]
-        final = train_many(models, datas, configs, device=device, progress=False).final()
-        for member, (condition, s) in enumerate(members):
-            for (split, metric), value in final.loc[member].items():
-                rows.append({"width": h, "params": n_parameters(models[member]), "condition": condition, "seed": s,
-                             "split": split, "metric": metric, "value": float(value)})
-    metrics = pd.DataFrame(rows)
+    for member, (condition, s) in enumerate(members):
+        for (split, metric), value in final.loc[member].items():
+            rows.append({"width": h, "params": n_parameters(models[member]), "condition": condition, "seed": s,
+                         "split": split, "metric": metric, "value": float(value)})
+    return TaskOutput(rows)
+
+
+def tasks(cfg: DoubleDescentConfig, device: str) -> list[Task]:
+    shared = {"n_train": cfg.n_train, "n_test": cfg.n_test, "n_seeds": cfg.n_seeds, "label_noise": cfg.label_noise,
+              "optimizer": cfg.optimizer, "lr": cfg.lr, "batch_size": cfg.batch_size, "n_steps": cfg.n_steps,
+              "seed": cfg.seed, "device": device}
+    return [Task(width_task, {"width": h, **shared}, label=f"width {h}") for h in cfg.widths]
+
+
+def summarize(cfg: DoubleDescentConfig, outputs: list[TaskOutput]) -> RunOutput:
+    metrics = pd.DataFrame([row for out in outputs for row in out.records])
     mean = metrics.groupby(["width", "condition", "split", "metric"], as_index=False).value.mean()
     h_star = threshold_width(cfg.n_train)
     err = mean[(mean.split == "test") & (mean.metric == "error")].pivot(index="width", columns="condition", values="value")
@@ -130,7 +150,8 @@ register(Experiment(
             "quick": {},
             "paper": {"n_train": 10000, "n_test": 5000, "widths": PAPER_WIDTHS, "n_steps": 4000, "n_seeds": 1}},
     estimates={"smoke": "2 s", "quick": "~4 min", "paper": "~4 h on CPU (GPU advised)"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
     gpu_advised=True,
 ))

@@ -9,6 +9,7 @@ features (test error against N, so against P/N). A small ridge removes the peak.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +20,7 @@ from genlab.data import legendre_features, make_demystified, make_diabetes
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models._closed_form import min_norm_lstsq
+from genlab.sweep import Task, TaskOutput
 
 DEFAULT_P = tuple(range(1, 26)) + (30, 40, 50, 100, 200)
 
@@ -45,7 +47,10 @@ def _smallest_nonzero(s: np.ndarray) -> float:
     return float(s.min()) if s.size else float("nan")
 
 
-def run(cfg: DDLinearConfig, device: str) -> RunOutput:
+def fits_task(**fields) -> TaskOutput:
+    """Every fit in one task: both problems draw from one random stream, in order (splitting
+    it would change the numbers)."""
+    cfg = DDLinearConfig(**fields)
     rows = []
     rng = np.random.default_rng(cfg.seed)
     # Part 1: Legendre features, sweep P with N fixed.
@@ -75,7 +80,15 @@ def run(cfg: DDLinearConfig, device: str) -> RunOutput:
         for metric, value in (("test_mse_median", np.median(mse)), ("test_mse_mean", np.mean(mse)),
                               ("ridge_test_mse_median", np.median(mse_ridge)), ("smallest_singular_value", np.median(smin))):
             rows.append({"problem": "diabetes", "P": 10, "N": n, "metric": metric, "value": float(value)})
-    metrics = pd.DataFrame(rows)
+    return TaskOutput(rows)
+
+
+def tasks(cfg: DDLinearConfig, device: str) -> list[Task]:
+    return [Task(fits_task, dataclasses.asdict(cfg), label="all fits")]
+
+
+def summarize(cfg: DDLinearConfig, outputs: list[TaskOutput]) -> RunOutput:
+    metrics = pd.DataFrame(outputs[0].records)
 
     leg = metrics[metrics.problem == "legendre"].pivot(index="P", columns="metric", values="value")
     dia = metrics[metrics.problem == "diabetes"].pivot(index="N", columns="metric", values="value")
@@ -130,6 +143,7 @@ register(Experiment(
     scales={"smoke": {"n_repeats": 10, "feature_counts": (1, 5, 10, 14, 15, 16, 20, 30), "diabetes_sizes": (2, 5, 9, 10, 11, 20, 39)},
             "quick": {}, "paper": {"n_repeats": 50}},
     estimates={"smoke": "1 s", "quick": "5 s", "paper": "10 s"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
 ))

@@ -1,9 +1,16 @@
 """The experiment framework: a declared, documented unit that writes a run directory.
 
-A run directory holds ``config.json`` (written first), ``metrics.csv`` (tidy, long), the
-figures (PNG and SVG), ``README.md`` (measured next to published numbers) and ``summary.json``,
-written last and atomically: its presence marks a complete run. ``genlab plot RUN_DIR``
-redraws the figures from ``metrics.csv`` alone.
+An experiment declares its work as a list of :class:`genlab.sweep.Task` (importable functions
+and their arguments: one per population trained, or per independent computation), which the
+sweep runner executes on any backend (``local`` process pool, ``dask``, ``serial``) and commits,
+each as it ends, to a store in the run directory; ``summarize`` then turns the tasks' outputs
+into tidy metrics and comparisons. An interrupted run (Ctrl-C, SIGKILL, a crash) resumes: the
+tasks already committed are read back, not recomputed.
+
+A run directory holds ``config.json`` (written first), ``tasks/`` (the store: ``runs.sqlite``,
+``weights/``), ``metrics.csv`` (tidy, long), the figures (PNG and SVG), ``README.md`` (measured
+next to published numbers) and ``summary.json``, written last and atomically: its presence
+marks a complete run. ``genlab plot RUN_DIR`` redraws the figures from ``metrics.csv`` alone.
 """
 
 from __future__ import annotations
@@ -20,9 +27,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from genlab import _forkserver
 from genlab._checks import ParameterError, check_choice, check_int
 
 SCALES = ("smoke", "quick", "paper")
+TASKS_DIR = "tasks"  #: the run directory's store of finished tasks
+# The local backend's workers import every experiment module once, before they are forked.
+WORKER_PRELOAD = _forkserver.EXPERIMENT_PRELOAD
+
+
+class ExperimentFailed(RuntimeError):
+    """Some tasks of an experiment failed after their retries; the finished ones are kept."""
 
 
 @dataclass(frozen=True)
@@ -62,8 +77,11 @@ class RunOutput:
 class Experiment:
     """A declared experiment.
 
-    ``run(config, device) -> RunOutput``; ``plot(metrics, summary, out_dir) -> [file names]``
-    draws from stored data only. ``scales`` maps each scale to config overrides;
+    ``tasks(config, device) -> [Task]`` declares the work (each task a top-level function of
+    the experiment's module with JSON-able arguments, returning a ``TaskOutput``);
+    ``summarize(config, outputs) -> RunOutput`` gets ``outputs[i]``, the output of
+    ``tasks[i]``, read back from the store. ``plot(metrics, summary, out_dir) -> [file
+    names]`` draws from stored data only. ``scales`` maps each scale to config overrides;
     ``estimates`` says roughly how long each scale takes on a 2-core CPU.
     """
 
@@ -74,7 +92,8 @@ class Experiment:
     config_cls: type
     scales: dict
     estimates: dict
-    run: Callable
+    tasks: Callable
+    summarize: Callable
     plot: Callable
     gpu_advised: bool = False
 
@@ -157,16 +176,54 @@ def _write_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def pack_models(models: dict) -> bytes:
+    """Trained genlab models as bytes a task can return: ``{name: (factory, kwargs, state)}``."""
+    import io
+
+    import torch
+
+    buf = io.BytesIO()
+    torch.save({name: {"factory": type(m).__name__, "kwargs": m.config(),
+                       "state": {k: v.detach().cpu() for k, v in m.state_dict().items()}}
+                for name, m in models.items()}, buf)
+    return buf.getvalue()
+
+
+def unpack_models(blob: bytes) -> dict:
+    """The models :func:`pack_models` packed, rebuilt by their ``genlab.models`` factory."""
+    import io
+
+    import torch
+
+    import genlab.models
+
+    out = {}
+    for name, spec in torch.load(io.BytesIO(blob), weights_only=True).items():
+        model = getattr(genlab.models, spec["factory"])(**spec["kwargs"])
+        model.load_state_dict(spec["state"])
+        out[name] = model
+    return out
+
+
 def _save_models(folder: Path, models: dict) -> None:
     """State dicts plus ``index.json`` saying how to rebuild each model (for ``genlab measure``)."""
     import torch
 
+    if folder.exists():  # a resumed run rewrites them
+        shutil.rmtree(folder)
     folder.mkdir()
     index = {}
     for name, model in models.items():
         torch.save(model.state_dict(), folder / f"{name}.pt")
         index[name] = {"factory": f"genlab.models.{type(model).__name__}", "kwargs": model.config()}
     _write_json(folder / "index.json", index)
+
+
+def _reuse_note(summary: dict) -> str:
+    t = summary.get("tasks") or {}
+    if not t.get("reused"):
+        return ""
+    return f"; resumed: {t['reused']} of {t['n_tasks']} task(s) read back from the run's store"
 
 
 def _readme(experiment: Experiment, summary: dict) -> str:
@@ -178,7 +235,7 @@ def _readme(experiment: Experiment, summary: dict) -> str:
         f"**Metrics.** {experiment.metrics_doc}",
         "",
         f"Scale `{summary['scale']}`, seed {summary['seed']}, wall time {summary['wall_time_s']:.1f} s on "
-        f"{summary['machine']['cpu_count']} CPU core(s) ({summary['machine']['device']}).",
+        f"{summary['machine']['cpu_count']} CPU core(s) ({summary['machine']['device']}){_reuse_note(summary)}.",
         f"Reproduce: `{summary['command']}`",
         "",
         "| quantity | measured | published | band | inside? | note |",
@@ -193,6 +250,35 @@ def _readme(experiment: Experiment, summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _busy(store_dir: Path) -> None:
+    """Refuse to touch a run directory whose store another driver is writing right now."""
+    if (store_dir / "sweep.lock").exists():
+        from genlab.sweep._store import SweepLock
+
+        with SweepLock(store_dir):  # raises "Another genlab sweep (pid N) is writing to ..."
+            pass
+
+
+def _prepare_run_dir(out: Path, header: dict, fresh: bool) -> bool:
+    """Create ``out`` with ``config.json``, or keep it to resume: True when an earlier run of the
+    same configuration (finished or interrupted) is resumed, its finished tasks reused."""
+    if out.exists():
+        if not out.is_dir():
+            raise ParameterError(f"The '--out' parameter of genlab run must be a directory. Got {str(out)!r} instead (a file).")
+        _busy(out / TASKS_DIR)
+        try:
+            same = json.loads((out / "config.json").read_text()) == json.loads(json.dumps(header, default=str))
+        except (OSError, json.JSONDecodeError):
+            same = False
+        if same and not fresh:
+            (out / "summary.json").unlink(missing_ok=True)  # incomplete until rewritten, last
+            return True
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    _write_json(out / "config.json", header)
+    return False
+
+
 def run_experiment(
     name: str,
     *,
@@ -200,32 +286,80 @@ def run_experiment(
     seed: int = 0,
     out: str | Path | None = None,
     device: str = "cpu",
+    backend="local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    fresh: bool = False,
+    progress: bool | None = False,
+    echo: Callable[[str], None] | None = None,
     **overrides,
 ) -> Path:
     """Run experiment ``name`` at ``scale`` and write its run directory; return its path.
 
-    ``out`` defaults to ``runs/NAME``. An existing directory there is replaced. The
-    directory is complete once ``summary.json`` exists; a crash leaves no summary.
+    The experiment's tasks run through the sweep runner (:func:`genlab.sweep.run_sweep`) and
+    are committed one by one to ``OUT/tasks``; the numbers do not depend on the backend.
+
+    Parameters
+    ----------
+    out : path, optional
+        The run directory (default ``runs/NAME``). A directory holding a run of the same
+        experiment, scale, seed, device and configuration is resumed: its finished tasks are
+        read back, the others run. Any other directory there is replaced.
+    backend : {'local', 'dask', 'serial'} or a backend object
+        Where the tasks run: a local process pool (default), Dask (``scheduler`` or a
+        LocalCluster on 127.0.0.1), or this process. A backend built by
+        :func:`genlab.sweep.make_backend` is used as is and left running.
+    workers : int, optional
+        Worker processes (default: one per core, at most one per task).
+    scheduler : str, optional
+        Dask scheduler address ``tcp://HOST:PORT`` (with ``backend='dask'``).
+    fresh : bool
+        Start over even when ``out`` holds a run of the same configuration.
+    progress, echo
+        The runner's progress bar and one-line messages (off by default).
+    **overrides
+        Config fields of the experiment (``n_seeds=5``).
+
+    The directory is complete once ``summary.json`` exists; a crash leaves no summary.
     """
+    from genlab.sweep import TaskSweep, make_backend, open_store, run_sweep
+
     experiment = get_experiment(name)
-    seed = check_int(seed, "seed", f"genlab run {name}", low=0)
-    check_choice(device, "device", f"genlab run {name}", ("cpu", "cuda"))
+    owner = f"genlab run {name}"
+    seed = check_int(seed, "seed", owner, low=0)
+    check_choice(device, "device", owner, ("cpu", "cuda"))
     if device == "cuda":
         import torch
 
         if not torch.cuda.is_available():
-            raise ParameterError(f"The 'device' parameter of genlab run {name} must be 'cpu' here (no CUDA device is available). Got 'cuda' instead.")
+            raise ParameterError(f"The 'device' parameter of {owner} must be 'cpu' here (no CUDA device is available). Got 'cuda' instead.")
     config = make_config(experiment, scale, seed, overrides)
+    tasks = list(experiment.tasks(config, device))
+    sweep = TaskSweep(name, tuple(tasks))
     out = Path(out) if out is not None else Path("runs") / name
-    if out.exists():
-        if not out.is_dir():
-            raise ParameterError(f"The '--out' parameter of genlab run must be a directory. Got {str(out)!r} instead (a file).")
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    _write_json(out / "config.json", {"experiment": name, "scale": scale, "seed": seed, "device": device,
-                                      "config": dataclasses.asdict(config)})
-    t0 = time.perf_counter()
-    result: RunOutput = experiment.run(config, device)
+    # Backend errors (a bad name, an unreachable scheduler) come before the directory is touched.
+    owned = isinstance(backend, str)
+    exe = make_backend(backend, len(sweep.runs()), workers, scheduler, preload=WORKER_PRELOAD, owner="genlab run") if owned else backend
+    try:
+        header = {"experiment": name, "scale": scale, "seed": seed, "device": device, "config": dataclasses.asdict(config)}
+        _prepare_run_dir(out, header, fresh)
+        store_dir = out / TASKS_DIR
+        t0 = time.perf_counter()
+        report = run_sweep(sweep, store_dir, backend=exe, workers=workers, progress=progress, echo=echo, owner=owner)
+    finally:
+        if owned:
+            exe.shutdown()
+    with open_store(store_dir) as store:
+        runs = store.runs(flatten=False).set_index("id")
+        if report.n_failed:
+            failed = runs[runs.status == "failed"]
+            raise ExperimentFailed(
+                f"{len(failed)} of {len(runs)} task(s) of {name} failed after their retries "
+                f"({failed.error.iloc[0]}); the {len(runs) - len(failed)} finished task(s) are kept in "
+                f"{store_dir}: run the same command again to retry the others."
+            )
+        outputs = [store.task_output(t.id) for t in tasks]
+    result: RunOutput = experiment.summarize(config, outputs)
     wall = time.perf_counter() - t0
     result.metrics.to_csv(out / "metrics.csv", index=False)
     if result.models:
@@ -240,6 +374,8 @@ def run_experiment(
         "wall_time_s": wall,
         "machine": machine_info(device),
         "command": command,
+        "tasks": {"n_tasks": report.n_runs, "reused": report.n_skipped, "computed": report.n_done,
+                  "backend": report.backend, "task_time_s": float(runs.wall_s.sum())},
         "comparisons": [c.to_dict() for c in result.comparisons],
         "metrics": result.headline,
         "figures": [],

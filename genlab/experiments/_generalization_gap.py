@@ -8,6 +8,7 @@ with the population engine.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,9 +16,17 @@ import pandas as pd
 
 from genlab._checks import check_int
 from genlab.data import make_mnist1d
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import (
+    Comparison,
+    Experiment,
+    RunOutput,
+    pack_models,
+    register,
+    unpack_models,
+)
 from genlab.experiments._plots import plt, save
 from genlab.models import lecture_mlp
+from genlab.sweep import Task, TaskOutput
 from genlab.train import TrainConfig, train_many
 
 
@@ -40,14 +49,26 @@ class GeneralizationGapConfig:
         check_int(self.n_seeds, "n_seeds", "generalization-gap", low=1)
 
 
-def run(cfg: GeneralizationGapConfig, device: str) -> RunOutput:
+def train_task(device: str, **fields) -> TaskOutput:
+    """The seeds as one population (one task): per-seed curves and the trained models."""
+    cfg = GeneralizationGapConfig(**fields)
     data = make_mnist1d(cfg.n_samples)
     seeds = [cfg.seed * 1000 + k for k in range(cfg.n_seeds)]
     models = [lecture_mlp(seed=s) for s in seeds]
     train_cfg = [TrainConfig(lr=cfg.lr, momentum=cfg.momentum, schedule=cfg.schedule, step_every=cfg.step_every,
                              batch_size=cfg.batch_size, n_steps=cfg.n_steps, eval_every=cfg.eval_every, seed=s) for s in seeds]
-    result = train_many(models, data, train_cfg, device=device)
-    metrics = result.metrics
+    result = train_many(models, data, train_cfg, device=device, progress=False)
+    return TaskOutput(result.metrics.to_dict("records"), {"mode": result.modes[0]},
+                      pack_models({f"seed-{s}": m for s, m in zip(seeds, result.models)}))
+
+
+def tasks(cfg: GeneralizationGapConfig, device: str) -> list[Task]:
+    return [Task(train_task, {"device": device, **dataclasses.asdict(cfg)}, label=f"{cfg.n_seeds} seeds")]
+
+
+def summarize(cfg: GeneralizationGapConfig, outputs: list[TaskOutput]) -> RunOutput:
+    (out,) = outputs
+    metrics = pd.DataFrame(out.records)
     mean = metrics.groupby(["step", "split", "metric"]).value.mean().unstack(["split", "metric"])
     final = mean.iloc[-1]
     test_loss = mean[("test", "loss")]
@@ -61,8 +82,8 @@ def run(cfg: GeneralizationGapConfig, device: str) -> RunOutput:
                    "the test loss rises while the test error stays flat"),
     ]
     headline = {"final_test_error": float(final[("test", "error")]), "final_train_error": float(final[("train", "error")]),
-                "test_loss_min_step": min_step, "mode": result.modes[0]}
-    return RunOutput(metrics, comparisons, headline, models={f"seed-{s}": m for s, m in zip(seeds, result.models)})
+                "test_loss_min_step": min_step, "mode": out.values["mode"]}
+    return RunOutput(metrics, comparisons, headline, models=unpack_models(out.blob))
 
 
 def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
@@ -93,6 +114,7 @@ register(Experiment(
     scales={"smoke": {"n_seeds": 2, "n_steps": 200, "eval_every": 50, "n_samples": 1000},
             "quick": {}, "paper": {"n_seeds": 10}},
     estimates={"smoke": "2 s", "quick": "15 s", "paper": "45 s"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
 ))

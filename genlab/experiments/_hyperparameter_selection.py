@@ -9,6 +9,7 @@ error is honest. A second, untouched test set measures how much each report flat
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -20,6 +21,7 @@ from genlab.data import make_mnist1d, train_val_split
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt
 from genlab.models import MLP
+from genlab.sweep import Task, TaskOutput
 from genlab.train import TrainConfig, train_many
 
 
@@ -40,28 +42,47 @@ class HyperparameterConfig:
         check_int(self.n_steps, "n_steps", "hyperparameter-selection", low=1)
 
 
-def run(cfg: HyperparameterConfig, device: str) -> RunOutput:
-    n = 4000 + cfg.n_test + cfg.n_fresh
-    full = train_val_split(make_mnist1d(n, train_split=4000 / n, seed=42 + cfg.seed), cfg.val_fraction, seed=cfg.seed)
+@functools.lru_cache(maxsize=2)
+def _data(n_test: int, n_fresh: int, val_fraction: float, seed: int):
+    """Train/validation/test splits and the fresh test set (cached: a worker reuses them)."""
+    n = 4000 + n_test + n_fresh
+    full = train_val_split(make_mnist1d(n, train_split=4000 / n, seed=42 + seed), val_fraction, seed=seed)
     # Split the held-out part into the test set and a fresh test set nobody looks at.
-    test = dataclasses.replace(full, x_test=full.x_test[: cfg.n_test], y_test=full.y_test[: cfg.n_test])
-    fresh = SimpleNamespace(x=full.x_test[cfg.n_test :], y=full.y_test[cfg.n_test :])
-    rows = []
+    test = dataclasses.replace(full, x_test=full.x_test[:n_test], y_test=full.y_test[:n_test])
+    fresh = SimpleNamespace(x=full.x_test[n_test:], y=full.y_test[n_test:])
+    return test, fresh
+
+
+def width_task(width: int, lrs: list, n_steps: int, batch_size: int, val_fraction: float, n_test: int, n_fresh: int,
+               seed: int, device: str) -> TaskOutput:
+    """One width, its learning rates as one population; errors on every split and the fresh set."""
     import torch
 
-    for w in cfg.widths:
-        models = [MLP(40, 10, width=w, depth=2, seed=cfg.seed * 1000 + w) for _ in cfg.lrs]
-        configs = [TrainConfig(lr=lr, batch_size=cfg.batch_size, n_steps=cfg.n_steps, eval_every=cfg.n_steps, seed=cfg.seed) for lr in cfg.lrs]
-        result = train_many(models, test, configs, device=device, progress=False)
-        final = result.final()
-        for i, lr in enumerate(cfg.lrs):
-            with torch.no_grad():
-                logits = result.models[i](torch.tensor(fresh.x, dtype=torch.float32))
-            fresh_err = float((logits.argmax(1).numpy() != fresh.y).mean())
-            for split in ("train", "val", "test"):
-                rows.append({"width": w, "lr": lr, "split": split, "metric": "error", "value": float(final.loc[i, (split, "error")])})
-            rows.append({"width": w, "lr": lr, "split": "fresh", "metric": "error", "value": fresh_err})
-    metrics = pd.DataFrame(rows)
+    test, fresh = _data(n_test, n_fresh, val_fraction, seed)
+    w = width
+    models = [MLP(40, 10, width=w, depth=2, seed=seed * 1000 + w) for _ in lrs]
+    configs = [TrainConfig(lr=lr, batch_size=batch_size, n_steps=n_steps, eval_every=n_steps, seed=seed) for lr in lrs]
+    result = train_many(models, test, configs, device=device, progress=False)
+    final = result.final()
+    rows = []
+    for i, lr in enumerate(lrs):
+        with torch.no_grad():
+            logits = result.models[i](torch.tensor(fresh.x, dtype=torch.float32))
+        fresh_err = float((logits.argmax(1).numpy() != fresh.y).mean())
+        for split in ("train", "val", "test"):
+            rows.append({"width": w, "lr": lr, "split": split, "metric": "error", "value": float(final.loc[i, (split, "error")])})
+        rows.append({"width": w, "lr": lr, "split": "fresh", "metric": "error", "value": fresh_err})
+    return TaskOutput(rows)
+
+
+def tasks(cfg: HyperparameterConfig, device: str) -> list[Task]:
+    shared = {"lrs": cfg.lrs, "n_steps": cfg.n_steps, "batch_size": cfg.batch_size, "val_fraction": cfg.val_fraction,
+              "n_test": cfg.n_test, "n_fresh": cfg.n_fresh, "seed": cfg.seed, "device": device}
+    return [Task(width_task, {"width": w, **shared}, label=f"width {w}") for w in cfg.widths]
+
+
+def summarize(cfg: HyperparameterConfig, outputs: list[TaskOutput]) -> RunOutput:
+    metrics = pd.DataFrame([row for out in outputs for row in out.records])
     table = metrics.pivot_table(index=["width", "lr"], columns="split", values="value")
     by_val, by_test = table["val"].idxmin(), table["test"].idxmin()
     honest = float(table.loc[by_val, "test"])
@@ -113,6 +134,7 @@ register(Experiment(
     config_cls=HyperparameterConfig,
     scales={"smoke": {"widths": (10, 20), "lrs": (0.05, 0.2), "n_steps": 100}, "quick": {}, "paper": {"n_steps": 6000}},
     estimates={"smoke": "2 s", "quick": "40 s", "paper": "2 min"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
 ))

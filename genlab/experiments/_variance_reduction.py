@@ -7,6 +7,7 @@ fits to bootstrap resamples of the same data, and the variance as the training s
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,6 +18,7 @@ from genlab.data import make_toy_regression, toy_function
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._plots import plt, save
 from genlab.models import FixedJointModel
+from genlab.sweep import Task, TaskOutput
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,10 @@ def _bias_var(preds: np.ndarray, f: np.ndarray) -> tuple[float, float, float]:
     return float(np.mean((mean - f) ** 2)), float(np.mean(preds.var(0))), float(np.mean((preds - f) ** 2))
 
 
-def run(cfg: VarianceReductionConfig, device: str) -> RunOutput:
+def fits_task(**fields) -> TaskOutput:
+    """Every fit in one task: the datasets and bootstrap draws of both parts come from one
+    random stream, in order (splitting it would change the numbers)."""
+    cfg = VarianceReductionConfig(**fields)
     grid = np.linspace(0, 1, 100)
     f = toy_function(grid)
     rng = np.random.default_rng(cfg.seed)
@@ -73,7 +78,16 @@ def run(cfg: VarianceReductionConfig, device: str) -> RunOutput:
         bias2, var, err = _bias_var(np.asarray(preds), f)
         for metric, value in (("bias2", bias2), ("variance", var), ("mse_to_truth", err)):
             rows.append({"part": "data", "estimator": "single", "size": 1, "n_data": n, "metric": metric, "value": value})
-    metrics = pd.DataFrame(rows)
+    return TaskOutput(rows)
+
+
+def tasks(cfg: VarianceReductionConfig, device: str) -> list[Task]:
+    return [Task(fits_task, dataclasses.asdict(cfg), label="all fits")]
+
+
+def summarize(cfg: VarianceReductionConfig, outputs: list[TaskOutput]) -> RunOutput:
+    max_bag = max(cfg.bag_sizes)
+    metrics = pd.DataFrame(outputs[0].records)
     bag = metrics[(metrics.part == "bagging") & (metrics.metric == "variance")]
     v_single = float(bag[bag.estimator == "single"].value.iloc[0])
     v_bag4 = float(bag[(bag.estimator == "bag_mean") & (bag["size"] == 4)].value.iloc[0])
@@ -123,6 +137,7 @@ register(Experiment(
     config_cls=VarianceReductionConfig,
     scales={"smoke": {"n_repeats": 20, "bag_sizes": (1, 4), "data_sizes": (15, 60)}, "quick": {}, "paper": {"n_repeats": 1000}},
     estimates={"smoke": "1 s", "quick": "10 s", "paper": "50 s"},
-    run=run,
+    tasks=tasks,
+    summarize=summarize,
     plot=plot,
 ))

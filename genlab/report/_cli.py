@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from genlab.sweep._cli import BackendName
+
 
 def register(app: typer.Typer) -> None:
     @app.command("reproduce")
@@ -13,15 +15,21 @@ def register(app: typer.Typer) -> None:
         scale: str = typer.Option("quick", help="smoke (seconds), quick (the default) or paper."),
         only: str = typer.Option("", help="Comma-separated experiment names; default: all."),
         out: Path = typer.Option(Path("genlab-report"), help="Directory for the runs and report.html."),
-        jobs: int = typer.Option(1, help="Experiments run at once (processes)."),
+        jobs: int = typer.Option(1, help="Experiments run at once, each in one local process (default 1: one after "
+                                 "another, each spreading its tasks over --backend)."),
         seed: int = typer.Option(0, help="Seed passed to every experiment."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
+        backend: BackendName = typer.Option(BackendName.local, help="Where each experiment's tasks run: local process pool, "
+                                            "dask (one cluster for all), or serial (in-process). The numbers do not depend on it."),
+        scheduler: str = typer.Option(None, help="Dask scheduler address tcp://HOST:PORT (default: a LocalCluster on 127.0.0.1)."),
+        workers: int = typer.Option(None, min=1, help="Worker processes (default: one per core, at most one per task)."),
     ) -> None:
-        """Run the whole lecture's experiments (reusing finished runs) and write report.html."""
+        """Run the whole lecture's experiments (reusing finished runs, resuming an interrupted one) and write report.html."""
         from genlab.report._reproduce import reproduce
 
         names = [n.strip() for n in only.split(",") if n.strip()] or None
-        result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, device=device, echo=typer.echo)
+        result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, device=device, backend=backend.value,
+                           workers=workers, scheduler=scheduler, echo=typer.echo)
         typer.echo(
             f"done: {len(result.ran)} run, {len(result.reused)} reused, "
             f"{result.wall_time_s:.0f} s; open {result.report}"

@@ -2,8 +2,13 @@
 
 Each experiment runs into a hidden scratch directory ``OUT/.NAME.partial`` that is renamed to
 ``OUT/NAME`` only once the run is complete, so an interrupted reproduce (Ctrl-C, SIGKILL, a
-crash) never leaves a directory that looks finished; the next call removes the scratch and
-redoes only the experiments that have no complete run.
+crash) never leaves a directory that looks finished. The next call reuses the complete runs and
+resumes the interrupted experiment in its scratch directory: the tasks it had committed to its
+store are read back, not recomputed (see :func:`genlab.experiments.run_experiment`).
+
+The experiments run one after another, each spreading its tasks over ``backend`` (a local
+process pool by default, or one Dask cluster shared by all of them); ``jobs > 1`` instead runs
+that many experiments at once, each in one local process.
 """
 
 from __future__ import annotations
@@ -49,22 +54,28 @@ def _is_complete(run_dir: Path, scale: str, seed: int) -> bool:
     return s.get("scale") == scale and s.get("seed") == seed
 
 
-def _run_one(name: str, scale: str, seed: int, out: str, device: str, threads: int) -> tuple[str, float]:
-    """Run one experiment into a scratch directory, then move it into place (in a worker)."""
-    import torch
+def _run_one(name: str, scale: str, seed: int, out: str, device: str, backend, workers: int | None = None,
+             threads: int | None = None) -> tuple[str, float, int]:
+    """Run (or resume) one experiment in its scratch directory, then move it into place.
 
+    ``threads``: run the tasks in this process with that many torch threads (``jobs > 1``).
+    Returns the name, the seconds taken and the number of tasks read back from the store.
+    """
     from genlab.experiments import run_experiment
 
-    torch.set_num_threads(threads)
+    if threads is not None:
+        from genlab.sweep._backends import SerialBackend
+
+        backend = SerialBackend(threads=threads)
     final = Path(out) / name
     scratch = Path(out) / f".{name}.partial"
-    shutil.rmtree(scratch, ignore_errors=True)
     t0 = time.perf_counter()
-    run_experiment(name, scale=scale, seed=seed, out=scratch, device=device)
+    run_experiment(name, scale=scale, seed=seed, out=scratch, device=device, backend=backend, workers=workers)
+    reused = json.loads((scratch / "summary.json").read_text()).get("tasks", {}).get("reused", 0)
     if final.exists():
         shutil.rmtree(final)
     os.replace(scratch, final)
-    return name, time.perf_counter() - t0
+    return name, time.perf_counter() - t0, reused
 
 
 def reproduce(
@@ -75,13 +86,26 @@ def reproduce(
     jobs: int = 1,
     seed: int = 0,
     device: str = "cpu",
+    backend: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
     echo=print,
 ) -> ReproduceResult:
-    """Run every experiment (or ``only`` those) at ``scale`` into ``out``; write ``out/report.html``."""
+    """Run every experiment (or ``only`` those) at ``scale`` into ``out``; write ``out/report.html``.
+
+    ``backend``, ``workers`` and ``scheduler`` say where each experiment's tasks run (as for
+    ``genlab sweep``); ``jobs > 1`` runs that many experiments at once in local processes
+    instead (each running its own tasks), and needs the local backend.
+    """
     from genlab.report._html import build_report
+    from genlab.sweep import BACKENDS, make_backend
 
     check_choice(scale, "scale", "reproduce", SCALES)
     jobs = check_int(jobs, "jobs", "reproduce", low=1, high=os.cpu_count() or 1)
+    check_choice(backend, "backend", "genlab reproduce", BACKENDS)
+    if jobs > 1 and backend != "local":
+        raise ParameterError(f"The '--jobs' parameter of genlab reproduce must be 1 with --backend {backend} "
+                             f"(it runs experiments in local processes). Got {jobs} instead.")
     catalogue = _catalogue()
     names = catalogue
     if only:
@@ -92,11 +116,24 @@ def reproduce(
                 f"Got {unknown[0]!r} instead."
             )
         names = [n for n in catalogue if n in only]
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(".*.partial"):
-        shutil.rmtree(stale, ignore_errors=True)
+    if workers is not None:
+        check_int(workers, "workers", "genlab reproduce", low=1)
+        if jobs > 1:
+            raise ParameterError(f"The '--workers' parameter of genlab reproduce needs --jobs 1 (each of the {jobs} "
+                                 f"experiments at once runs in one process). Got --workers {workers} instead.")
+    if scheduler is not None and backend != "dask":
+        raise ParameterError(f"The '--scheduler' parameter of genlab reproduce needs --backend dask. Got --backend {backend!r} instead.")
+    # An unreachable scheduler is refused before any work; one Dask cluster serves every experiment.
+    exe = make_backend(backend, 1, workers, scheduler, owner="genlab reproduce") if backend == "dask" else backend
+    try:
+        return _reproduce(names, scale, seed, Path(out), jobs, device, exe, workers, echo, build_report)
+    finally:
+        if backend == "dask":
+            exe.shutdown()
 
+
+def _reproduce(names, scale, seed, out, jobs, device, backend, workers, echo, build_report) -> ReproduceResult:
+    out.mkdir(parents=True, exist_ok=True)
     reused = [n for n in names if _is_complete(out / n, scale, seed)]
     todo = [n for n in names if n not in reused]
     for n in reused:
@@ -106,24 +143,27 @@ def reproduce(
     done: list[str] = []
     durations: list[float] = []
 
-    def progress(name: str, seconds: float) -> None:
+    def progress(name: str, seconds: float, n_reused: int) -> None:
         done.append(name)
         durations.append(seconds)
         elapsed = time.perf_counter() - t0
         left = len(todo) - len(done)
         estimate = sum(durations) / len(durations) * left / jobs
+        resumed = f" (resumed: {n_reused} task(s) read back)" if n_reused else ""
         echo(
-            f"[{len(done)}/{len(todo)}] {name} done in {seconds:.1f} s · elapsed {elapsed:.0f} s"
+            f"[{len(done)}/{len(todo)}] {name} done in {seconds:.1f} s{resumed} · elapsed {elapsed:.0f} s"
             f" · about {estimate:.0f} s left"
         )
 
     if jobs == 1:
         for k, name in enumerate(todo, 1):
             echo(f"[{k}/{len(todo)}] running {name} ({scale}) …")
-            progress(*_run_one(name, scale, seed, str(out), device, threads))
+            progress(*_run_one(name, scale, seed, str(out), device, backend, workers))
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_one, n, scale, seed, str(out), device, threads) for n in todo]
+        from genlab import _forkserver
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_forkserver.context(_forkserver.EXPERIMENT_PRELOAD)) as pool:
+            futures = [pool.submit(_run_one, n, scale, seed, str(out), device, None, None, threads) for n in todo]
             echo(f"running {len(todo)} experiments in {jobs} processes …")
             for fut in as_completed(futures):
                 progress(*fut.result())

@@ -3,7 +3,7 @@
 See ``genlab/sweep/README.md`` for the sweep file format and for running on a cluster.
 """
 
-from genlab.sweep._backends import BACKENDS, plan_workers
+from genlab.sweep._backends import BACKENDS, make_backend, plan_workers, start_forkserver
 from genlab.sweep._builtin import BUILTIN_SWEEPS
 from genlab.sweep._execute import GroupResult, GroupTask, RunOutput, train_group
 from genlab.sweep._runner import SweepReport, make_groups, run_sweep
@@ -18,6 +18,7 @@ from genlab.sweep._spec import (
     sweep_from_dict,
 )
 from genlab.sweep._store import Store, open_store
+from genlab.sweep._tasks import Task, TaskOutput, TaskSweep, run_tasks
 
 __all__ = [
     "Sweep",
@@ -40,4 +41,10 @@ __all__ = [
     "train_group",
     "BACKENDS",
     "plan_workers",
+    "make_backend",
+    "start_forkserver",
+    "Task",
+    "TaskOutput",
+    "TaskSweep",
+    "run_tasks",
 ]

@@ -59,7 +59,8 @@ def runs_ls(directory: Path = typer.Argument(..., help="A sweep directory.")) ->
         # Show only the configuration keys that vary across runs (the swept axes).
         varying = [c for c in DEFAULTS if c in df.columns and df[c].astype(str).nunique() > 1]
         finals = [c for c in df.columns if "/" in c]
-        cols = ["id", "status", *varying, *finals, "wall_s"]
+        labels = ["label"] if "label" in df.columns else []  # generic tasks (an experiment's tasks/)
+        cols = ["id", "status", *labels, *varying, *finals, "wall_s"]
         typer.echo(df[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         typer.echo(f"{(df.status == 'done').sum()} done, {(df.status == 'failed').sum()} failed")
 
@@ -79,10 +80,13 @@ def runs_show(directory: Path = typer.Argument(..., help="A sweep directory."),
         typer.echo("config: " + json.dumps(json.loads(row.config), sort_keys=True))
         if row.final:
             for key, value in sorted(json.loads(row.final).items()):
-                typer.echo(f"  {key:12s} {value:.6g}")
+                typer.echo(f"  {key:12s} {value:.6g}" if isinstance(value, float) else f"  {key:12s} {value}")
         if row.weights:
             typer.echo(f"weights: {Path(directory) / row.weights}")
         typer.echo(f"metric rows: {len(store.metrics(rid))}")
+        n_records = len(store.records(rid))
+        if n_records:
+            typer.echo(f"records: {n_records}")
 
 
 def runs_export(

@@ -29,13 +29,18 @@ class GroupTask:
 
 @dataclass
 class RunOutput:
-    """One run's result: tidy metric rows ``(step, split, metric, value)`` and final metrics."""
+    """One run's result: tidy metric rows ``(step, split, metric, value)`` and final metrics.
+
+    A generic task (:class:`genlab.sweep.Task`) fills ``records`` (tidy rows as dicts) instead of
+    ``metrics``, its named values in ``final`` and its bytes in ``weights``.
+    """
 
     id: str
     metrics: list
     final: dict
     diverged: bool = False
     weights: bytes | None = None
+    records: list | None = None
 
 
 @dataclass

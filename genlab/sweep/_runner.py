@@ -18,6 +18,7 @@ from genlab.sweep._backends import make_backend
 from genlab.sweep._execute import GroupTask, train_group
 from genlab.sweep._spec import BATCHABLE, Run, Sweep
 from genlab.sweep._store import Store, SweepLock
+from genlab.sweep._tasks import TaskSweep, run_tasks
 
 
 @dataclass
@@ -59,7 +60,9 @@ def make_groups(runs: list[Run], max_group_size: int = 64) -> list[Group]:
     return groups
 
 
-def describe_grouping(sweep: Sweep, runs: list[Run], groups: list[Group]) -> str:
+def describe_grouping(sweep: Sweep | TaskSweep, runs: list[Run], groups: list[Group]) -> str:
+    if isinstance(sweep, TaskSweep):
+        return f"{len(runs)} task(s), each its own group"
     axes = list(sweep.grid) + list(sweep.random)
     shape = [a for a in axes if a not in BATCHABLE]
     batched = [a for a in axes if a in BATCHABLE]
@@ -74,27 +77,34 @@ def _error_text(exc: BaseException) -> str:
 
 
 def run_sweep(
-    sweep: Sweep,
+    sweep: Sweep | TaskSweep,
     out: str | os.PathLike | None = None,
     *,
-    backend: str = "local",
+    backend="local",
     workers: int | None = None,
     scheduler: str | None = None,
     retries: int = 2,
     tensorboard: bool = False,
     save_weights: bool = True,
     max_group_size: int = 64,
-    group_fn: Callable = train_group,
+    group_fn: Callable | None = None,
+    preload: tuple[str, ...] = (),
     progress: bool | None = None,
     echo: Callable[[str], None] | None = print,
+    owner: str = "genlab sweep",
 ) -> SweepReport:
     """Run ``sweep`` into the directory ``out`` (default ``sweeps/<name>``), resuming.
 
     Parameters
     ----------
-    backend : {'local', 'dask', 'serial'}
+    sweep : Sweep or TaskSweep
+        Declared MLP runs (grouped by shape, trained by ``train_many``) or generic tasks (each
+        its own group; see :class:`genlab.sweep.Task`).
+    backend : {'local', 'dask', 'serial'} or a backend object
         ``local``: a process pool sized to the machine; ``dask``: Dask tasks on ``scheduler``
-        (``tcp://HOST:PORT``) or on a LocalCluster on 127.0.0.1; ``serial``: in-process.
+        (``tcp://HOST:PORT``) or on a LocalCluster on 127.0.0.1; ``serial``: in-process. A
+        backend built by :func:`make_backend` is used as is and left running (to share one Dask
+        cluster between several sweeps); its owner shuts it down.
     workers : int, optional
         Worker processes (default: one per core, at most one per group).
     retries : int
@@ -106,11 +116,17 @@ def run_sweep(
         Write each run's final state dict to ``DIR/weights/<run_id>.pt``.
     max_group_size : int
         Largest population trained as one task (bigger groups are chunked).
-    group_fn : callable
+    group_fn : callable, optional
         ``GroupTask -> list[RunOutput]``, a picklable top-level function; the default trains
-        through :func:`genlab.train.train_many`.
+        through :func:`genlab.train.train_many` (a ``Sweep``) or calls each task's function
+        (a ``TaskSweep``).
+    preload : tuple of str
+        Modules the local backend's workers import once, before they are forked (the modules
+        of the group functions: start-up then costs ~0.04 s per worker).
     echo : callable or None
         Where the one-line messages go.
+    owner : str
+        The command named in error messages.
 
     Returns
     -------
@@ -124,22 +140,26 @@ def run_sweep(
             from torch.utils.tensorboard import SummaryWriter  # noqa: F401
         except ImportError:
             raise UserError("--tensorboard needs the tensorboard package: pip install tensorboard (or genlab[tensorboard]).") from None
+    if group_fn is None:
+        group_fn = run_tasks if isinstance(sweep, TaskSweep) else train_group
     runs = sweep.runs()
     groups = make_groups(runs, max_group_size)
     out = Path(out) if out is not None else Path("sweeps") / sweep.name
     t0 = time.perf_counter()
     # Backend errors (bad name, unreachable scheduler) come before anything is written.
-    exe = make_backend(backend, len(groups), workers, scheduler)
+    owned = isinstance(backend, str)
+    exe = make_backend(backend, len(groups), workers, scheduler, preload=preload, owner=owner) if owned else backend
+    shutdown = exe.shutdown if owned else (lambda: None)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        exe.shutdown()
+        shutdown()
         raise UserError(f"Cannot create the sweep directory {str(out)!r}: {exc.strerror}.") from None
     lock = SweepLock(out)
     try:
         lock.acquire()  # refused with a clear message while another driver writes here
     except UserError:
-        exe.shutdown()
+        shutdown()
         raise
     try:
         store = Store(out, create=True)
@@ -149,14 +169,15 @@ def run_sweep(
         todo = [g for g in todo if g.runs]
         n_skip = len(runs) - sum(len(g.runs) for g in todo)
         say(describe_grouping(sweep, runs, groups))
-        say(f"{n_skip} already done, running {len(runs) - n_skip} run(s) in {len(todo)} group(s)")
+        unit = "task" if isinstance(sweep, TaskSweep) else "run"
+        say(f"{n_skip} already done, running {len(runs) - n_skip} {unit}(s) in {len(todo)} group(s)")
         if not todo:
             store.close()
-            exe.shutdown()
+            shutdown()
             return SweepReport(out, len(runs), len(groups), n_skip, 0, 0, time.perf_counter() - t0, 0.0, "none")
         exe.fit(len(todo), workers)
         say(f"backend: {exe.describe()}; results in {out}")
-        n_done, n_failed = _drive(sweep, store, exe, todo, group_fn, retries, save_weights,
+        n_done, n_failed = _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights,
                                   tensorboard, progress, say)
         report = SweepReport(out, len(runs), len(groups), n_skip, n_done, n_failed,
                              time.perf_counter() - t0, store.commit_s, exe.name)
@@ -166,7 +187,7 @@ def run_sweep(
         lock.release()
 
 
-def _drive(sweep, store, exe, todo, group_fn, retries, save_weights, tensorboard, progress, say):
+def _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights, tensorboard, progress, say):
     from tqdm import tqdm
 
     pending = list(reversed(todo))  # pop() from the end keeps the declared order
@@ -209,7 +230,7 @@ def _drive(sweep, store, exe, todo, group_fn, retries, save_weights, tensorboard
         raise
     finally:
         bar.close()
-        exe.shutdown()
+        shutdown()
     return n_done, n_failed
 
 

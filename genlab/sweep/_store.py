@@ -2,8 +2,9 @@
 
 Layout of ``DIR``::
 
-    runs.sqlite        runs (id, config, status, timings, error, final metrics) + tidy metrics
-    weights/<id>.pt    state dicts, written atomically before their run's row is committed
+    runs.sqlite        runs (id, config, status, timings, error, final metrics) + tidy metrics;
+                       generic tasks' tidy rows in ``records`` (one JSON object per row)
+    weights/<id>.pt    state dicts (a task's bytes), written atomically before the run's row
     sweep.lock         held (flock) by the one driver that writes; holds its PID
     tensorboard/<id>/  optional event files
 
@@ -56,6 +57,12 @@ CREATE TABLE IF NOT EXISTS metrics (
     metric TEXT NOT NULL,
     value REAL,
     PRIMARY KEY (run_id, step, split, metric)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS records (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    seq INTEGER NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 """
 
@@ -179,6 +186,7 @@ class Store:
         with self._transaction():
             for run in runs:
                 self.con.execute("DELETE FROM metrics WHERE run_id = ?", (run.id,))
+                self.con.execute("DELETE FROM records WHERE run_id = ?", (run.id,))
                 out = outputs.get(run.id)
                 ok = out is not None
                 status = "done" if ok else "failed"
@@ -193,6 +201,8 @@ class Store:
                 if ok:
                     self.con.executemany("INSERT INTO metrics VALUES (?,?,?,?,?)",
                                          [(run.id, *row) for row in out.metrics])
+                    self.con.executemany("INSERT INTO records VALUES (?,?,?)",
+                                         [(run.id, k, json.dumps(row)) for k, row in enumerate(getattr(out, "records", None) or [])])
         self.commit_s += time.perf_counter() - t0
 
     # -- reading --------------------------------------------------------------------------------
@@ -210,8 +220,9 @@ class Store:
             return df
         finals = pd.DataFrame([json.loads(f) if isinstance(f, str) else {} for f in df.final], index=df.index)
         configs = pd.DataFrame([json.loads(c) for c in df.config], index=df.index)
-        configs["data"] = [json.dumps(d, sort_keys=True) for d in configs["data"]]
-        configs["betas"] = [json.dumps(b) for b in configs["betas"]]
+        for col in configs.columns:  # nested values (data options, betas, a task's kwargs) stay JSON
+            if any(isinstance(v, (dict, list)) for v in configs[col]):
+                configs[col] = [json.dumps(v, sort_keys=True) for v in configs[col]]
         return pd.concat([df.drop(columns=["config", "final"]), finals, configs], axis=1)
 
     def metrics(self, run_id: str | None = None) -> pd.DataFrame:
@@ -220,6 +231,25 @@ class Store:
         if run_id is not None:
             q, args = q + " WHERE run_id = ?", (run_id,)
         return pd.read_sql_query(q + " ORDER BY run_id, step, split, metric", self.con, params=args)
+
+    def records(self, run_id: str | None = None) -> pd.DataFrame:
+        """Generic tasks' tidy rows: ``run_id``, ``seq`` and one column per record key."""
+        q, args = "SELECT run_id, seq, data FROM records", ()
+        if run_id is not None:
+            q, args = q + " WHERE run_id = ?", (run_id,)
+        rows = self.con.execute(q + " ORDER BY run_id, seq", args).fetchall()
+        return pd.DataFrame([{"run_id": r, "seq": k, **json.loads(d)} for r, k, d in rows])
+
+    def task_output(self, run_id: str):
+        """The :class:`genlab.sweep.TaskOutput` a finished task committed (records, values, bytes)."""
+        from genlab.sweep._tasks import TaskOutput
+
+        row = self.con.execute("SELECT status, final, weights FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None or row[0] != "done":
+            raise KeyError(f"task {run_id} is not done in {str(self.dir)!r}")
+        records = [json.loads(d) for (d,) in self.con.execute("SELECT data FROM records WHERE run_id = ? ORDER BY seq", (run_id,))]
+        blob = (self.dir / row[2]).read_bytes() if row[2] else None
+        return TaskOutput(records, json.loads(row[1]) if row[1] else {}, blob)
 
     def to_arrow(self):
         """``(runs, metrics)`` as Arrow tables (needs pyarrow)."""

@@ -38,8 +38,9 @@ def _bias_variance(scale: str, seed: int) -> dict:
            "y_true": np.exp(np.sin(2 * np.pi * grid)).tolist(), "curves": {}, "fits": {}}
     for sigma in BV_NOISE:
         with tempfile.TemporaryDirectory() as tmp:
+            # In this process (a server thread): closed-form fits of a few seconds, no workers.
             run = run_experiment("bias-variance", scale="smoke" if scale == "smoke" else "quick",
-                                 seed=seed, out=Path(tmp) / "run", sigma=sigma)
+                                 seed=seed, out=Path(tmp) / "run", backend="serial", sigma=sigma)
             m = pd.read_csv(run / "metrics.csv")
         cap = m[m.curve == "capacity"].pivot(index="hidden", columns="metric", values="value")
         out["curves"][str(sigma)] = {k: cap[k].tolist() for k in ("bias2", "variance", "noise", "expected_error")}

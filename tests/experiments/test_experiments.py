@@ -1,16 +1,28 @@
 """Every experiment at smoke scale: the run directory's structure, redrawing, and a property of
 its phenomenon. Quick-scale checks of the phenomena are marked slow (CI runs them)."""
 
+import contextlib
 import json
+import os
+import signal
+import sqlite3
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
 import torch
 
 from genlab._checks import ParameterError
-from genlab.experiments import get_experiment, list_experiments, plot_run, run_experiment
+from genlab.experiments import (
+    ExperimentFailed,
+    get_experiment,
+    list_experiments,
+    plot_run,
+    run_experiment,
+)
+from genlab.sweep import open_store
 
 torch.set_num_threads(1)
 NAMES = [e.name for e in list_experiments()]
@@ -48,6 +60,12 @@ def test_run_directory_structure(smoke_runs, name):
     assert {"metric", "value"} <= set(metrics.columns) and len(metrics) > 0
     readme = (run_dir / "README.md").read_text()
     assert "| quantity | measured | published |" in readme
+    # The work went through the sweep runner: every task committed to the run's store.
+    tasks = summary["tasks"]
+    assert tasks["computed"] == tasks["n_tasks"] >= 1 and tasks["reused"] == 0 and tasks["backend"] == "local"
+    with open_store(run_dir / "tasks") as store:
+        runs = store.runs(flatten=False)
+        assert len(runs) == tasks["n_tasks"] and (runs.status == "done").all() and store.integrity() == "ok"
 
 
 @pytest.mark.parametrize("name", ["bias-variance", "knots", "generalization-gap"])
@@ -98,10 +116,69 @@ def test_hyperparameter_selection_test_pick_flatters(smoke_runs):
     assert c["inside"]  # never worse than the honest pick, by construction
 
 
-def test_runs_are_deterministic(tmp_path):
-    a = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "a")
-    b = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "b")
+def summary_of(run_dir):
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def same_results(a, b):
+    """Two run directories hold the same numbers: metrics.csv, comparisons and headline."""
+    assert (a / "metrics.csv").read_text() == (b / "metrics.csv").read_text()
+    sa, sb = summary_of(a), summary_of(b)
+    assert sa["comparisons"] == sb["comparisons"] and sa["metrics"] == sb["metrics"]
+
+
+def test_runs_are_deterministic_and_rerunning_reuses_the_store(tmp_path):
+    a = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "a", backend="serial")
+    b = run_experiment("knots", scale="smoke", seed=3, out=tmp_path / "b", backend="serial")
     pd.testing.assert_frame_equal(pd.read_csv(a / "metrics.csv"), pd.read_csv(b / "metrics.csv"))
+    # The same configuration again: its tasks are read back, nothing is recomputed.
+    run_experiment("knots", scale="smoke", seed=3, out=a, backend="serial")
+    tasks = summary_of(a)["tasks"]
+    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"], tasks["backend"]) == (2, 2, 0, "none")
+    same_results(a, b)
+    # --fresh starts over; another configuration replaces the directory.
+    run_experiment("knots", scale="smoke", seed=3, out=a, backend="serial", fresh=True)
+    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 2)
+    run_experiment("knots", scale="smoke", seed=3, out=a, backend="serial", n_draws=41)
+    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 2)
+    assert json.loads((a / "config.json").read_text())["config"]["n_draws"] == 41
+
+
+def test_interrupted_run_computes_only_the_missing_tasks(tmp_path, smoke_runs):
+    """A run whose first tasks were committed before it stopped (no summary.json yet): the
+    next run reads them back, computes the others, and ends with the uninterrupted numbers."""
+    out = run_experiment("bias-variance", scale="smoke", out=tmp_path / "bv", backend="serial")
+    with open_store(out / "tasks") as store:
+        ids = list(store.runs(flatten=False).sort_values("started").id)
+    lost = ids[-5:]  # the last five tasks were still running when it was killed
+    con = sqlite3.connect(out / "tasks" / "runs.sqlite")
+    con.executemany("DELETE FROM records WHERE run_id = ?", [(i,) for i in lost])
+    con.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in lost])
+    con.commit()
+    con.close()
+    (out / "summary.json").unlink()
+    run_experiment("bias-variance", scale="smoke", out=out, backend="serial")
+    tasks = summary_of(out)["tasks"]
+    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"]) == (16, 11, 5)
+    same_results(out, smoke_runs["bias-variance"])  # and the serial backend gave the local numbers
+    assert "resumed: 11 of 16 task(s)" in (out / "README.md").read_text()
+
+
+def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys):
+    out = tmp_path / "dd"
+    with pytest.raises(ExperimentFailed, match=r"1 of 3 task\(s\) of double-descent failed after their retries"):
+        run_experiment("double-descent", scale="smoke", out=out, backend="serial", widths=(2, 0, 4))
+    with open_store(out / "tasks") as store:
+        runs = store.runs(flatten=False)
+        assert sorted(runs.status) == ["done", "done", "failed"] and (runs.attempts[runs.status == "failed"] == 3).all()
+    assert not (out / "summary.json").exists()
+    from genlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["run", "double-descent", "--scale", "smoke", "--out", str(out), "--backend", "serial", "--set", "widths=[2,0,4]"])
+    cap = capsys.readouterr()
+    assert exc.value.code == 1 and "Traceback" not in cap.err and "run the same command again" in cap.err
+    assert "2 already done, running 1 task(s)" in cap.out  # the finished widths were kept
 
 
 def test_bad_input():
@@ -136,12 +213,62 @@ def test_cli_list_run_plot(tmp_path):
         (["run", "knots", "--set", "n_draws=-1"], "'n_draws' parameter"),
         (["run", "knots", "--set", "nonsense"], "KEY=VALUE"),
         (["plot", "/nonexistent"], "'run_dir' parameter"),
+        (["run", "knots", "--scheduler", "tcp://127.0.0.1:9"], "'--scheduler' parameter of genlab run needs --backend dask"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, needle):
     proc = genlab(*args, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and needle in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_genlab_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
+    """SIGKILL (driver and workers) after the first committed task; the rerun trains only the
+    tasks not committed (their rows are new, the others untouched) and ends with the numbers of
+    an uninterrupted run."""
+    args = ["run", "double-descent", "--scale", "smoke", "--workers", "1", "--set", "n_steps=800",
+            "--set", "widths=[2,4,8,16]"]
+    out = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "genlab", *args, "--out", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    db = out / "tasks" / "runs.sqlite"
+    deadline, n = time.time() + 120, 0
+    while n == 0 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+        if db.exists():
+            try:
+                with contextlib.closing(sqlite3.connect(db)) as con:  # an open reader would stall recovery
+                    n = con.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    with open_store(out / "tasks") as store:
+        before = store.runs(flatten=False).set_index("id")
+    assert 0 < len(before) < 4 and not (out / "summary.json").exists(), len(before)
+    restart = time.time()
+    resumed = genlab(*args, "--out", str(out))
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{len(before)} already done, running {4 - len(before)} task(s)" in resumed.stdout
+    with open_store(out / "tasks") as store:
+        after = store.runs(flatten=False).set_index("id")
+    assert len(after) == 4 and (after.status == "done").all()
+    kept = after.loc[before.index]
+    assert (kept.started == before.started).all() and (kept.worker == before.worker).all()  # not retrained
+    assert (after.drop(before.index).started >= restart).all()  # trained by the rerun, once each
+    tasks = summary_of(out)["tasks"]
+    assert (tasks["reused"], tasks["computed"]) == (len(before), 4 - len(before))
+    whole = run_experiment("double-descent", scale="smoke", out=tmp_path / "whole", n_steps=800, widths=(2, 4, 8, 16))
+    same_results(out, whole)
+
+
+def test_dask_backend_gives_the_local_numbers(tmp_path, smoke_runs):
+    pytest.importorskip("distributed")
+    out = tmp_path / "dask"
+    proc = genlab("run", "hyperparameter-selection", "--scale", "smoke", "--backend", "dask", "--workers", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "dask (LocalCluster on 127.0.0.1, 1 worker(s))" in proc.stdout and summary_of(out)["tasks"]["backend"] == "dask"
+    same_results(out, smoke_runs["hyperparameter-selection"])
 
 
 @pytest.mark.slow

@@ -78,3 +78,18 @@ def test_report_rebuilds_from_stored_runs_and_bad_input(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "genlab", "reproduce", "--scale", "tiny", "--out", str(tmp_path / "y")],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "'scale' parameter" in proc.stderr
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"jobs": 2, "backend": "dask"}, "'--jobs' parameter of genlab reproduce must be 1 with --backend dask"),
+    ({"jobs": 2, "workers": 2}, "'--workers' parameter of genlab reproduce needs --jobs 1"),
+    ({"scheduler": "tcp://127.0.0.1:9"}, "'--scheduler' parameter of genlab reproduce needs --backend dask"),
+    ({"backend": "ray"}, "'backend' parameter of genlab reproduce must be one of"),
+])
+def test_backend_options_are_checked_before_any_work(tmp_path, kwargs, needle):
+    from genlab._checks import ParameterError
+    from genlab.report._reproduce import reproduce
+
+    with pytest.raises(ParameterError, match=re.escape(needle)):
+        reproduce(scale="smoke", out=tmp_path / "r", echo=None, **{"jobs": 1, **kwargs})
+    assert not (tmp_path / "r").exists()

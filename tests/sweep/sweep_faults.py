@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from genlab.sweep import GroupTask, RunOutput
+from genlab.sweep import GroupTask, RunOutput, TaskOutput
 
 
 def toy_group(task: GroupTask) -> list[RunOutput]:
@@ -45,3 +45,17 @@ def killing_group(task: GroupTask) -> list[RunOutput]:
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
     return toy_group(task)
+
+
+def power_task(x: float, p: int = 2) -> TaskOutput:
+    """A generic task: tidy records, a named value and bytes, all from its arguments."""
+    calls = os.environ.get("SWEEP_MARKERS")
+    if calls:  # count executions, to prove resumed tasks are not run again
+        with open(Path(calls) / "calls", "a") as f:
+            f.write(f"{x},")
+    rows = [{"x": x, "k": k, "value": float(np.float64(x) ** k)} for k in range(p + 1)]
+    return TaskOutput(rows, {"power": x**p, "nan": float("nan")}, f"{x}^{p}".encode())
+
+
+def wrong_type_task(x: float) -> dict:
+    return {"x": x}

@@ -17,8 +17,8 @@ SWEEP = """
 name = "cli"
 [base]
 data = {n_samples = 300}
-n_steps = 40
-eval_every = 10
+n_steps = 1000
+eval_every = 250
 batch_size = 50
 [grid]
 width = [8, 12, 16, 20]
@@ -180,3 +180,18 @@ def test_runs_ls_show_export_and_tensorboard(tmp_path, capsys):
     acc.Reload()
     steps = [e.step for e in acc.Scalars("test/error")]
     assert steps == sorted(metrics[(metrics.run_id == first) & (metrics.split == "test") & (metrics.metric == "error")].step)
+
+
+@pytest.mark.slow
+def test_bench_sweep_json():
+    """`genlab bench sweep`: every timing present; a pool forked from the warm forkserver starts
+    faster than a pool of spawned workers (each imports torch)."""
+    import json
+
+    proc = genlab("bench", "sweep", "--json", "--n-steps", "20")
+    assert proc.returncode == 0, proc.stderr
+    r = json.loads(proc.stdout)
+    assert (r["n_runs"], r["n_groups"]) == (64, 4)
+    assert r["local_backend_workers"] * r["local_backend_threads_per_worker"] <= r["machine"]["cpu_count"]
+    assert r["pool_start_forkserver_warm_s"] < r["pool_start_spawn_s"]
+    assert 0 < r["store_overhead_per_run_ms"] and r["local_backend_s"] > 0 and r["one_after_another_s"] > 0

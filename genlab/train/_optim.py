@@ -55,7 +55,7 @@ class PopulationOptimizer:
         t = self.t
         if self.kind == "sgd" and not self.use_momentum and not bool((self.weight_decay > 0).any()) and bool(active.all()):
             # Plain SGD, every member active: one fused in-place update per tensor.
-            torch._foreach_sub_(self.params, [g * self._per_member(lr, g) for g in grads])
+            torch._foreach_sub_(self.params, torch._foreach_mul(list(grads), [self._per_member(lr, g) for g in grads]))
             return
         for k, (p, g) in enumerate(zip(self.params, grads)):
             pm = lambda v, p=p: self._per_member(v, p)  # noqa: E731 - (M,) -> (M, 1, ..., 1)

@@ -190,21 +190,24 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
     penalized = bool((l1 > 0).any()) or bool((l2 > 0).any())
     manual = hasattr(pop, "loss_and_grads")  # plain MLPs: a hand-written backward, no autograd graph
 
+    def penalty() -> torch.Tensor:
+        """L1 and L2 penalties per member (M,)."""
+        l1_term = sum(p.abs().flatten(1).sum(1) for p in params)
+        l2_term = sum((p * p).flatten(1).sum(1) for p in params)
+        return l1 * l1_term + l2 * l2_term
+
     def batch_grads(x_b, y_b) -> tuple[torch.Tensor, list]:
         """Per-member loss (M,) on the batch, penalties included, and its gradients."""
         if manual:
             loss, grads = pop.loss_and_grads(x_b, y_b, cfg.loss)
             if penalized:
                 with torch.no_grad():
-                    loss = loss + l1 * sum(p.abs().flatten(1).sum(1) for p in params) \
-                        + l2 * sum((p * p).flatten(1).sum(1) for p in params)
+                    loss = loss + penalty()
                     grads = [g + pop_view(l1, p) * p.sign() + pop_view(2 * l2, p) * p for g, p in zip(grads, params)]
             return loss, grads
         loss = _member_loss(pop.forward(x_b), y_b, cfg.loss)
         if penalized:
-            l1_term = sum(p.abs().flatten(1).sum(1) for p in params)
-            l2_term = sum((p * p).flatten(1).sum(1) for p in params)
-            loss = loss + l1 * l1_term + l2 * l2_term
+            loss = loss + penalty()
         return loss, torch.autograd.grad(loss.sum(), params)
 
     @torch.no_grad()

@@ -149,7 +149,7 @@ register(Experiment(
     scales={"smoke": {"n_train": 200, "n_test": 300, "widths": (2, 4, 8, 16), "n_steps": 100, "n_seeds": 1},
             "quick": {},
             "paper": {"n_train": 10000, "n_test": 5000, "widths": PAPER_WIDTHS, "n_steps": 4000, "n_seeds": 1}},
-    estimates={"smoke": "2 s", "quick": "~4 min", "paper": "~4 h on CPU (GPU advised)"},
+    estimates={"smoke": "2 s", "quick": "~1 min", "paper": "~4 h on CPU (GPU advised)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -113,7 +113,7 @@ register(Experiment(
     config_cls=GeneralizationGapConfig,
     scales={"smoke": {"n_seeds": 2, "n_steps": 200, "eval_every": 50, "n_samples": 1000},
             "quick": {}, "paper": {"n_seeds": 10}},
-    estimates={"smoke": "2 s", "quick": "15 s", "paper": "45 s"},
+    estimates={"smoke": "2 s", "quick": "5 s", "paper": "45 s"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

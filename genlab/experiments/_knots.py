@@ -155,7 +155,7 @@ register(Experiment(
     config_cls=KnotsConfig,
     scales={"smoke": {"n_draws": 40, "knot_counts": (0, 1, 2, 4, 6, 10, 100), "adam_epochs": 300},
             "quick": {}, "paper": {"n_draws": 2000, "adam_epochs": 50000, "knot_counts": (0, 1, 2, 3, 4, 5, 6, 8, 10, 20, 100, 1000, 10000)}},
-    estimates={"smoke": "1 s", "quick": "10 s", "paper": "3 min"},
+    estimates={"smoke": "1 s", "quick": "5 s", "paper": "3 min"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -140,7 +140,7 @@ register(Experiment(
     scales={"smoke": {"n_steps": 60, "gru_steps": 10, "n_seeds": 1, "gru_seeds": 1, "eval_every": 20},
             "quick": {"n_steps": 2000, "gru_steps": 1000, "gru_seeds": 1},
             "paper": {}},
-    estimates={"smoke": "5 s", "quick": "~5 min", "paper": "~40 min on CPU (the GRU dominates)"},
+    estimates={"smoke": "5 s", "quick": "~20 s", "paper": "~40 min on CPU (the GRU dominates)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -189,6 +189,7 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
 
     penalized = bool((l1 > 0).any()) or bool((l2 > 0).any())
     manual = hasattr(pop, "loss_and_grads")  # plain MLPs: a hand-written backward, no autograd graph
+    fused = manual and opt.plain_sgd and not penalized and not sam  # SGD steps inside the backward
 
     def penalty() -> torch.Tensor:
         """L1 and L2 penalties per member (M,)."""
@@ -262,8 +263,9 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
         return mask.view((-1,) + (1,) * (like.dim() - 1))
 
     evaluate(0, None)
+    everyone = bool(active.all())  # every member still training; recomputed whenever active changes
     for step in range(1, cfg.n_steps + 1):
-        if not bool(active.any()):
+        if not everyone and not bool(active.any()):
             bar.update(cfg.n_steps - step + 1)
             break
         idx = batches.next()
@@ -276,7 +278,10 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             else:
                 x_b = x_train[rows_idx, idx]
             y_b = y_train.gather(1, idx) if y_train.dim() == 2 else y_train[rows_idx, idx]
-        loss, grads = batch_grads(x_b, y_b)  # (M,), gradients member-first
+        if fused:  # plain SGD: the loss first, then the update inside the backward pass
+            loss, d, keep = pop.loss_and_delta(x_b, y_b, cfg.loss)
+        else:
+            loss, grads = batch_grads(x_b, y_b)  # (M,), gradients member-first
         if sam:  # SAM: the gradient at the worst nearby point of the ball
             norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
             scale = rho / (norm + 1e-12)
@@ -291,15 +296,26 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
         detached = loss.detach()
         recent.append(detached)
         del recent[: -cfg.running_window]
-        newly = ~torch.isfinite(detached) & active
-        if bool(newly.any()):
-            diverged.logical_or_(newly)
-            active.logical_and_(~newly)
-            for i in np.flatnonzero(newly.cpu().numpy()):
-                stopped[i] = step - 1
-        opt.step(grads, lr_table[step - 1], active)
+        if not bool(torch.isfinite(detached).all()):
+            newly = ~torch.isfinite(detached) & active
+            if bool(newly.any()):
+                diverged.logical_or_(newly)
+                active.logical_and_(~newly)
+                for i in np.flatnonzero(newly.cpu().numpy()):
+                    stopped[i] = step - 1
+                everyone = False
+        if fused:
+            frozen = None if everyone else [p.detach().clone() for p in params]
+            pop.backward(d, keep, sgd_lr=lr_table[step - 1])
+            if frozen is not None:  # stopped members keep their weights
+                with torch.no_grad():
+                    for p, f in zip(params, frozen):
+                        p.copy_(torch.where(pop_view(active, p), p, f))
+        else:
+            opt.step(grads, lr_table[step - 1], active)
         if step % cfg.eval_every == 0 or step == cfg.n_steps:
             evaluate(step, detached)
+            everyone = bool(active.all())
         bar.update(1)
 
     final_params = params

@@ -38,6 +38,8 @@ class PopulationOptimizer:
         self.alpha = vec(c.alpha for c in configs)
         self.nesterov = configs[0].nesterov
         self.use_momentum = bool((self.momentum > 0).any())
+        # p -= lr * grad and nothing else: a population may apply it inside its backward pass
+        self.plain_sgd = self.kind == "sgd" and not self.use_momentum and not bool((self.weight_decay > 0).any())
         self.t = 0
         zeros = [torch.zeros_like(p) for p in self.params]
         self.buf = [z.clone() for z in zeros] if self.use_momentum else None

@@ -3,7 +3,7 @@
 Three ways to run M members in one forward/backward, chosen per group by :func:`make_population`:
 
 - ``mlp``: plain :class:`~genlab.models.MLP` s (no norm, no dropout) as batched matmuls
-  (``torch.baddbmm``), weights stored ``(M, in, out)`` -- the fastest on CPU;
+  (``torch.baddbmm``) with a hand-written backward -- the fastest on CPU;
 - ``vmap``: any other stateless module through ``torch.func.functional_call`` under
   ``torch.func.vmap`` (e.g. the CNN);
 - ``loop``: modules vmap cannot batch (recurrent layers, BatchNorm, dropout) called member by
@@ -61,10 +61,12 @@ class Population:
 _INPLACE = {"relu": torch.relu_, "sigmoid": torch.sigmoid_, "tanh": torch.tanh_}
 
 
-def _act_backward(kind: str, grad: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-    """``grad * act'(z)`` with the kernels autograd uses (``a = act(z)``)."""
+def _act_backward(kind: str, grad: torch.Tensor, z: torch.Tensor, a: torch.Tensor, inplace: bool = False) -> torch.Tensor:
+    """``grad * act'(z)`` with the kernels autograd uses (``a = act(z)``); ``inplace`` may overwrite ``grad``."""
     aten = torch.ops.aten
     if kind == "relu":
+        if inplace:
+            return aten.threshold_backward.grad_input(grad, a, 0, grad_input=grad)
         return aten.threshold_backward(grad, a, 0)
     if kind == "leaky_relu":
         return aten.leaky_relu_backward(grad, z, 0.01, False)
@@ -85,7 +87,9 @@ class MLPPopulation(Population):
     bias is ``(M, C, 1)``: with C = 10 outputs this layout makes the narrow matmuls and the
     softmax over classes about twice as fast on CPU as ``(M, B, C)``. :meth:`loss_and_grads`
     replaces autograd (the same formulas and kernels, no graph), tested against autograd
-    and against plain PyTorch loops.
+    and against plain PyTorch loops. For plain SGD the engine calls :meth:`loss_and_delta`
+    and then :meth:`backward` with the learning rates, which updates the weights inside
+    their gradients' matrix products.
     """
 
     mode = "mlp"
@@ -129,8 +133,9 @@ class MLPPopulation(Population):
         return self._forward_t(h).transpose(1, 2).contiguous()  # (M, B, C)
 
     @torch.no_grad()
-    def loss_and_grads(self, x: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, list]:
-        """Mean loss per member (M,) on the batch ``x`` (M, B, in), ``y``, and its gradients."""
+    def loss_and_delta(self, x: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor, list]:
+        """Mean loss per member (M,) on the batch ``x`` (M, B, in), ``y``; the loss gradient
+        with respect to the logits ``(M, C, B)``; and what :meth:`backward` needs of the forward."""
         keep: list = []
         zt = self._forward_t(x.flatten(2), keep)  # (M, C, B)
         batch = zt.shape[2]
@@ -145,20 +150,52 @@ class MLPPopulation(Population):
             diff = zt - target
             value = diff.pow(2).mean((1, 2))
             d = diff.mul_(2.0 / diff[0].numel())
-        grads: list = [None] * len(self.params)
+        return value, d, keep
+
+    @torch.no_grad()
+    def backward(self, d: torch.Tensor, keep: list, sgd_lr: torch.Tensor | None = None) -> list | None:
+        """Gradients of every parameter from the logits' gradient ``d`` (consumed).
+
+        With ``sgd_lr`` (M,) nothing is returned: each member takes the plain SGD step
+        ``p -= lr * grad`` in place, the weights' inside their gradient's matrix product
+        (``baddbmm_``, no gradient tensors, no separate update pass). Each weight is read for
+        the gradient flowing back before it is updated.
+        """
+        grads: list | None = None if sgd_lr is not None else [None] * len(self.params)
+        if sgd_lr is not None:
+            d.mul_(sgd_lr.view(-1, 1, 1))  # every gradient is linear in d: all come out times lr
+
+        def weight(k: int, a: torch.Tensor, b: torch.Tensor) -> None:
+            if grads is None:
+                self.params[k].baddbmm_(a, b, alpha=-1)
+            else:
+                grads[k] = torch.bmm(a, b)
+
+        def bias(k: int, g: torch.Tensor) -> None:
+            if grads is None:
+                self.params[k].sub_(g)
+            else:
+                grads[k] = g
+
         h = keep[-1][0]
-        grads[-2] = torch.bmm(d, h)  # (M, C, in)
-        grads[-1] = d.sum(2, keepdim=True)  # (M, C, 1)
-        dh = torch.bmm(d.transpose(1, 2), self.params[-2])  # (M, B, in)
+        dh = torch.bmm(d.transpose(1, 2), self.params[-2])  # (M, B, in), before the output layer moves
+        weight(len(self.params) - 2, d, h)  # (M, C, in)
+        bias(len(self.params) - 1, d.sum(2, keepdim=True))  # (M, C, 1)
         for k in range(len(keep) - 2, -1, -1):
             h, z, a = keep[k]
-            dz = _act_backward(self.activation, dh, z, a)
-            grads[2 * k] = torch.bmm(dz.transpose(1, 2), h)  # (M, out, in)
-            grads[2 * k + 1] = dz.sum(1, keepdim=True)  # (M, 1, out)
+            # dh is needed again only by a residual connection: otherwise overwrite it
+            dz = _act_backward(self.activation, dh, z, a, inplace=not self.residual)
             if k > 0:
                 dh_in = torch.bmm(dz, self.params[2 * k])  # (M, B, in)
                 dh = dh + dh_in if self.residual and h.shape == a.shape else dh_in
-        return value, grads
+            weight(2 * k, dz.transpose(1, 2), h)  # (M, out, in)
+            bias(2 * k + 1, dz.sum(1, keepdim=True))  # (M, 1, out)
+        return grads
+
+    def loss_and_grads(self, x: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, list]:
+        """Mean loss per member (M,) on the batch ``x`` (M, B, in), ``y``, and its gradients."""
+        value, d, keep = self.loss_and_delta(x, y, loss)
+        return value, self.backward(d, keep)
 
     def load_into(self, models, params=None) -> None:
         params = self.params if params is None else params

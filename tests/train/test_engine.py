@@ -112,8 +112,12 @@ def assert_same_weights(a, b, tol=1e-5):
         dict(optimizer="sgd", momentum=0.9, batch_size=None, n_steps=30),
         dict(optimizer="adam", batch_size=10, n_steps=40),
         dict(optimizer="adam", batch_size=None, n_steps=30),
+        # plain SGD takes its step inside the backward pass (MLPPopulation.backward(sgd_lr=...))
+        dict(optimizer="sgd", batch_size=10, n_steps=40),
+        dict(optimizer="sgd", batch_size=None, n_steps=30, schedule="step", step_every=10, gamma=0.5),
     ],
-    ids=["sgd-momentum-minibatch", "sgd-momentum-fullbatch", "adam-minibatch", "adam-fullbatch"],
+    ids=["sgd-momentum-minibatch", "sgd-momentum-fullbatch", "adam-minibatch", "adam-fullbatch",
+         "sgd-minibatch", "sgd-fullbatch-step-schedule"],
 )
 def test_population_equals_separate_plain_loops(cfg):
     data = toy_data()

@@ -68,3 +68,25 @@ def test_logistic_regression_and_scalar_regression_targets():
         torch.testing.assert_close(value[i], ref_value, rtol=0, atol=1e-12)
         for k in range(len(ref_grads)):
             torch.testing.assert_close(grads[k][i].reshape(ref_grads[k].shape), ref_grads[k], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
+@pytest.mark.parametrize("residual", [False, True])
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_sgd_step_inside_the_backward_pass_equals_p_minus_lr_grad(activation, residual, loss):
+    g = torch.Generator().manual_seed(2)
+    models = [MLP(5, 3, width=5, depth=2, activation=activation, residual=residual, seed=s).double() for s in range(3)]
+    x = torch.randn(3, 8, 5, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 3, (3, 8), generator=g) if loss == "cross_entropy" else torch.randn(3, 8, 3, generator=g, dtype=torch.float64)
+    lr = torch.tensor([0.1, 0.5, 0.0], dtype=torch.float64)  # a zero rate leaves a member where it is
+    pop = MLPPopulation(models, "cpu")
+    value, d, keep = pop.loss_and_delta(x, y, loss)
+    assert pop.backward(d, keep, sgd_lr=lr) is None
+    for i, model in enumerate(models):
+        ref_value, ref_grads = oracle(model, x[i], y[i], loss)
+        torch.testing.assert_close(value[i], ref_value, rtol=0, atol=1e-12)
+        for k, linear in enumerate(model.linears):
+            expected_w = linear.weight.detach() - lr[i] * ref_grads[2 * k]
+            expected_b = linear.bias.detach() - lr[i] * ref_grads[2 * k + 1]
+            torch.testing.assert_close(pop.params[2 * k][i], expected_w, rtol=0, atol=1e-12)
+            torch.testing.assert_close(pop.params[2 * k + 1][i].reshape(-1), expected_b, rtol=0, atol=1e-12)

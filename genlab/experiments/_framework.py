@@ -259,12 +259,28 @@ def _busy(store_dir: Path) -> None:
             pass
 
 
+def _is_run_dir(folder: Path) -> bool:
+    """Whether ``folder`` is a run directory genlab wrote (its ``config.json`` names an experiment)."""
+    try:
+        header = json.loads((folder / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict) and {"experiment", "scale", "seed", "config"} <= set(header)
+
+
 def _prepare_run_dir(out: Path, header: dict, fresh: bool) -> bool:
     """Create ``out`` with ``config.json``, or keep it to resume: True when an earlier run of the
     same configuration (finished or interrupted) is resumed, its finished tasks reused."""
     if out.exists():
         if not out.is_dir():
             raise ParameterError(f"The '--out' parameter of genlab run must be a directory. Got {str(out)!r} instead (a file).")
+        entries = list(out.iterdir())
+        if entries and not _is_run_dir(out):
+            raise ParameterError(
+                f"The '--out' parameter of genlab run must be a new or empty directory, or a genlab run "
+                f"directory (to resume or replace). Got {str(out)!r} instead, which holds {len(entries)} "
+                f"other entr{'y' if len(entries) == 1 else 'ies'} (nothing was changed)."
+            )
         _busy(out / TASKS_DIR)
         try:
             same = json.loads((out / "config.json").read_text()) == json.loads(json.dumps(header, default=str))
@@ -273,8 +289,9 @@ def _prepare_run_dir(out: Path, header: dict, fresh: bool) -> bool:
         if same and not fresh:
             (out / "summary.json").unlink(missing_ok=True)  # incomplete until rewritten, last
             return True
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+        if entries:
+            shutil.rmtree(out)  # a genlab run of another configuration (or --fresh)
+    out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "config.json", header)
     return False
 

@@ -73,6 +73,14 @@ def _run_one(name: str, scale: str, seed: int, out: str, device: str, backend, w
     run_experiment(name, scale=scale, seed=seed, out=scratch, device=device, backend=backend, workers=workers)
     reused = json.loads((scratch / "summary.json").read_text()).get("tasks", {}).get("reused", 0)
     if final.exists():
+        from genlab.experiments._framework import _is_run_dir
+
+        if not _is_run_dir(final):
+            raise ParameterError(
+                f"The '--out' parameter of genlab reproduce must be a directory whose {name!r} entry, if any, "
+                f"is a genlab run. Got {str(Path(out))!r} instead: {str(final)!r} is something else (left as it is; "
+                f"this experiment's finished run is in {str(scratch)!r})."
+            )
         shutil.rmtree(final)
     os.replace(scratch, final)
     return name, time.perf_counter() - t0, reused

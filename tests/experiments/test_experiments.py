@@ -144,6 +144,19 @@ def test_runs_are_deterministic_and_rerunning_reuses_the_store(tmp_path):
     assert json.loads((a / "config.json").read_text())["config"]["n_draws"] == 41
 
 
+def test_out_that_is_not_a_run_directory_is_left_alone(tmp_path):
+    precious = tmp_path / "precious"
+    (precious / "sub").mkdir(parents=True)
+    (precious / "important.txt").write_text("keep")
+    with pytest.raises(ParameterError, match="'--out' parameter.*holds 2 other entries"):
+        run_experiment("knots", scale="smoke", out=precious, backend="serial")
+    assert (precious / "important.txt").read_text() == "keep" and (precious / "sub").is_dir()
+    assert sorted(p.name for p in precious.iterdir()) == ["important.txt", "sub"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert (run_experiment("knots", scale="smoke", out=empty, backend="serial") / "summary.json").exists()
+
+
 def test_interrupted_run_computes_only_the_missing_tasks(tmp_path, smoke_runs):
     """A run whose first tasks were committed before it stopped (no summary.json yet): the
     next run reads them back, computes the others, and ends with the uninterrupted numbers."""

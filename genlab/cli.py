@@ -77,6 +77,11 @@ def main(argv: list[str] | None = None) -> None:
     except UserError as exc:
         typer.echo(f"genlab: error: {exc}", err=True)
         sys.exit(2)
+    except OSError as exc:  # a path the user gave that cannot be used (a file for a folder, ...)
+        if exc.filename is None:
+            raise
+        typer.echo(f"genlab: error: cannot use {str(exc.filename)!r}: {exc.strerror or exc}", err=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

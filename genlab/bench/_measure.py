@@ -40,6 +40,8 @@ def command(
     k = check_int(k, "--k", owner, low=1, high=20)
     rtol = check_float(rtol, "--rtol", owner, low=0.0, low_open=True)
     check_int(threads, "--threads", owner, low=1)
+    check_int(max_iter, "--max-iter", owner, low=1)
+    check_int(train_steps, "--train-steps", owner, low=1)
     torch.set_num_threads(threads)
     data = make_mnist1d()
     model = lecture_mlp(seed=0)

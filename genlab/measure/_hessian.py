@@ -190,6 +190,10 @@ def power_iteration_eigenvalues(model, data=None, *, k: int = 5, tol: float = 1e
     Converges to the largest-magnitude eigenvalues; kept for benchmarks and comparisons.
     """
     obj = as_objective(model, data, loss=loss)
+    owner = "power_iteration_eigenvalues"
+    k = check_int(k, "k", owner, low=1, high=obj.n_params)
+    max_iter = check_int(max_iter, "max_iter", owner, low=1)
+    check_float(tol, "tol", owner, low=0.0)
     g = generator(seed)
     start = obj.n_hvp
     vecs: list[torch.Tensor] = []

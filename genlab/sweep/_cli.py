@@ -99,6 +99,8 @@ def runs_export(
     from genlab.sweep._store import open_store
 
     target = out or Path(directory) / "export"
+    if target.exists() and not target.is_dir():
+        raise UserError(f"The '--out' parameter of genlab runs export must be a folder. Got {str(target)!r} instead (a file).")
     with open_store(directory) as store:
         runs, metrics = store.runs(), store.metrics()
     if format is ExportFormat.parquet:

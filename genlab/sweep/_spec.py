@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import inspect
 import itertools
 import json
 import math
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from genlab._checks import ParameterError, UserError, check_int, fail
+from genlab._checks import ParameterError, UserError, check_choice, check_float, check_int, fail
 from genlab.train import TrainConfig
 
 try:  # Python >= 3.11
@@ -113,8 +114,38 @@ def _check_value(config: dict, where: str) -> None:
         ln = config["label_noise"]
         if isinstance(ln, bool) or not isinstance(ln, (int, float)) or not 0.0 <= ln <= 1.0:
             raise fail("label_noise", OWNER, "a float in the range [0.0, 1.0]", ln)
+        from genlab.models import ACTIVATIONS, INITS
+
+        check_choice(config["activation"], "activation", OWNER, ACTIVATIONS)
+        check_choice(config["init"], "init", OWNER, INITS)
+        check_float(config["init_scale"], "init_scale", OWNER, low=0.0, low_open=True)
+        if not math.isfinite(config["init_scale"]):
+            raise fail("init_scale", OWNER, "a finite float > 0", config["init_scale"])
+        n_train = _check_data(config["dataset"], config["data"])
+        if config["n_train"] is not None and config["n_train"] > n_train:
+            raise fail("n_train", OWNER, f"at most the dataset's {n_train} training samples (or null: all)", config["n_train"])
     except ParameterError as exc:
         raise ParameterError(f"{where}: {exc}") from None
+
+
+def _check_data(dataset: str, options: dict) -> int:
+    """Generate the run's dataset once (runs reuse it) to check its options; its training size."""
+    from genlab.data import DATASETS
+    from genlab.sweep._execute import _base_data
+
+    make = DATASETS[dataset].make
+    known = inspect.signature(make).parameters
+    unknown = [k for k in options if k not in known]
+    if unknown:
+        raise ParameterError(
+            f"The 'data' parameter of {OWNER} has option(s) {', '.join(map(repr, unknown))} that dataset "
+            f"{dataset!r} does not take. Its options: {', '.join(known)}."
+        )
+    try:
+        data = _base_data(dataset, json.dumps(options, sort_keys=True))
+    except (ValueError, TypeError) as exc:
+        raise ParameterError(f"The 'data' parameter of {OWNER} ({dataset!r} with {options}) was refused: {exc}") from None
+    return len(data.y_train)
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,7 @@ class SweepLock:
             holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise UserError(
-                f"Another genlab sweep (pid {holder}) is writing to {str(self.path.parent)!r}; "
+                f"Another genlab process (pid {holder}) is writing to {str(self.path.parent)!r}; "
                 "wait for it to finish (it resumes the same runs) or choose another --out."
             ) from None
         os.ftruncate(fd, 0)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import typer
@@ -19,6 +21,25 @@ def serve(
     check_int(port, "port", "genlab serve", low=1, high=65535)
     if runs.exists() and not runs.is_dir():
         raise ParameterError(f"The '--runs' parameter of genlab serve must be a directory. Got {str(runs)!r} instead (a file).")
+    if cache is not None:
+        try:
+            cache.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ParameterError(
+                f"The '--cache' parameter of genlab serve must be a folder that can be created or written. "
+                f"Got {str(cache)!r} instead ({exc.strerror or exc})."
+            ) from None
+        if not os.access(cache, os.W_OK):
+            raise ParameterError(f"The '--cache' parameter of genlab serve must be a writable folder. Got {str(cache)!r} instead.")
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:  # refuse a bad address or a taken port before anything starts (as uvicorn binds)
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+        except (OSError, OverflowError) as exc:
+            raise ParameterError(
+                f"The '--host'/'--port' parameters of genlab serve must name a free port on an interface of this "
+                f"machine. Got {host}:{port} instead ({getattr(exc, 'strerror', None) or exc})."
+            ) from None
     try:
         import uvicorn
 

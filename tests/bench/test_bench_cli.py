@@ -38,3 +38,6 @@ def test_bench_bad_input_is_one_line_and_exit_2():
     proc = run_cli("bench", "train", "--n-models", "0")
     assert proc.returncode == 2
     assert "'--n-models' parameter of genlab bench train" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("bench", "measure", "--k", "2", "--train-steps", "5", "--max-iter", "0")
+    assert proc.returncode == 2
+    assert "'--max-iter' parameter of genlab bench measure" in proc.stderr and "Traceback" not in proc.stderr

@@ -66,6 +66,10 @@ def test_power_iteration_reference_is_less_accurate_per_hvp(exact):
     np.testing.assert_allclose(pw.eigenvalues, by_magnitude, rtol=1e-2)
     np.testing.assert_allclose(lz.eigenvalues, ev[::-1][:3], rtol=1e-5)
     assert lz.n_hvp < pw.n_hvp
+    with pytest.raises(ValueError, match="'max_iter' parameter of power_iteration_eigenvalues"):
+        power_iteration_eigenvalues(model, data, k=1, max_iter=0)
+    with pytest.raises(ValueError, match="'k' parameter of power_iteration_eigenvalues"):
+        power_iteration_eigenvalues(model, data, k=0)
 
 
 @pytest.mark.parametrize("method", ["hutchinson", "hutch++"])

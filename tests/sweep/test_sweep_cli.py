@@ -110,7 +110,7 @@ def test_two_sweeps_at_once_leave_a_consistent_store(tmp_path):
     assert ok, results
     for rc, _, err in results:
         if rc != 0:  # the loser is refused with the reason
-            assert "Another genlab sweep (pid" in err, err
+            assert "Another genlab process (pid" in err, err
     runs, counts, _ = check_store(out)
     assert len(runs) == 12 and (runs.status == "done").all() and (counts == 5).all()
     assert sum("running 12 run(s)" in out_ for _, out_, _ in results) == 1  # no run was trained twice
@@ -147,6 +147,9 @@ def test_bad_input_is_one_line_exit_2(tmp_path, capsys, args, pattern):
     ("[grid]\nwidht = [8]\n", "Did you mean 'width'?"),
     ("[grid]\nwidth = []\n", "must be a non-empty list"),
     ("[grid]\nwidth = [8, -3]\n", "width=-3"),
+    ('[base]\nactivation = "bogus"\n', "The 'activation' parameter of Sweep must be one of"),
+    ("[base]\ndata = {bogus = 1}\n", "option(s) 'bogus' that dataset 'mnist1d' does not take"),
+    ("[base]\nn_train = 100000\n", "at most the dataset's 4000 training samples"),
 ])
 def test_bad_grid_value_in_file(tmp_path, capsys, text, pattern):
     p = tmp_path / "bad.toml"
@@ -171,6 +174,11 @@ def test_runs_ls_show_export_and_tensorboard(tmp_path, capsys):
     runs = pd.read_csv(out / "export" / "runs.csv")
     metrics = pd.read_csv(out / "export" / "metrics.csv")
     assert len(runs) == 8 and set(metrics.run_id) == set(runs.id)
+    (tmp_path / "afile").write_text("")
+    code, _, err = main(capsys, "runs", "export", out, "--out", tmp_path / "afile")
+    assert code == 2 and "'--out' parameter of genlab runs export must be a folder" in err
+    code, _, err = main(capsys, "runs", "export", out, "--out", tmp_path / "afile" / "sub")
+    assert code == 2 and "genlab: error: cannot use" in err and "Traceback" not in err  # any unusable path: one line
     code, _, err = main(capsys, "runs", "export", out, "--format", "parquet")
     assert code == 0 and len(pd.read_parquet(out / "export" / "metrics.parquet")) == len(metrics)
     assert len(list((out / "tensorboard").iterdir())) == 8

@@ -87,7 +87,7 @@ def test_killed_worker_is_survived(tmp_path, monkeypatch):
 def test_lock_refuses_a_second_driver_and_is_released_by_death(tmp_path):
     Store(tmp_path, create=True).close()
     with SweepLock(tmp_path):
-        with pytest.raises(UserError, match=r"Another genlab sweep \(pid \d+\) is writing to"):
+        with pytest.raises(UserError, match=r"Another genlab process \(pid \d+\) is writing to"):
             run_sweep(TOY, tmp_path, backend="serial", group_fn=toy_group, echo=None)
     # A holder killed with SIGKILL leaves a lock file whose flock the kernel has dropped.
     code = textwrap.dedent(f"""

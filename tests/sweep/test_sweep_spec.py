@@ -75,6 +75,12 @@ def test_unknown_axis_suggests_closest():
     ({"optimizer": ["sgd", "adamm"]}, r"optimizer='adamm'"),
     ({"label_noise": [1.5]}, r"label_noise"),
     ({"dataset": ["mnist1"]}, r"Did you mean 'mnist1d'"),
+    ({"activation": ["relu", "bogus"]}, r"activation='bogus': The 'activation' parameter of Sweep must be one of"),
+    ({"init": ["bogus"]}, r"The 'init' parameter of Sweep must be one of"),
+    ({"init_scale": [0.0]}, r"The 'init_scale' parameter of Sweep"),
+    ({"data": [{"bogus": 1}]}, r"option\(s\) 'bogus' that dataset 'mnist1d' does not take"),
+    ({"data": [{"n_samples": -5}]}, r"'n_samples' parameter of make_mnist1d"),
+    ({"n_train": [100, 100000]}, r"n_train=100000: The 'n_train' parameter of Sweep must be at most the dataset's 4000"),
 ])
 def test_invalid_grid_values_are_refused_before_work(grid, pattern):
     with pytest.raises(ParameterError, match=pattern):

@@ -108,3 +108,22 @@ def test_serve_cli_rejects_bad_port():
     with pytest.raises(SystemExit) as exc:
         main(["serve", "--port", "0"])
     assert exc.value.code == 2
+
+
+def test_serve_cli_refuses_a_taken_port_a_bad_host_and_a_file_as_cache(tmp_path, capsys):
+    import socket
+
+    from genlab.cli import main
+
+    (tmp_path / "afile").write_text("")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for args, needle in [(["--port", str(port)], "Address already in use"),
+                             (["--host", "999.1.1.1"], "'--host'/'--port' parameters of genlab serve"),
+                             (["--cache", str(tmp_path / "afile")], "'--cache' parameter of genlab serve")]:
+            with pytest.raises(SystemExit) as exc:
+                main(["serve", "--runs", str(tmp_path), *args])
+            err = capsys.readouterr().err
+            assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err

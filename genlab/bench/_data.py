@@ -13,6 +13,7 @@ def command(
     json_out: bool = typer.Option(False, "--json", help="Print one JSON object instead of text."),
     sizes: str = typer.Option("5000,50000", help="Comma-separated dataset sizes (n_samples)."),
     repeat: int = typer.Option(3, help="genlab runs per size (best is kept); the reference runs once."),
+    seed: int = typer.Option(42, help="Seed of both generators (42: the reference's default)."),
 ) -> None:
     """MNIST-1D generation: genlab vs the reference mnist1d package (time and ratio)."""
     import numpy as np
@@ -30,19 +31,23 @@ def command(
         ns = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
         raise ParameterError(f"The '--sizes' parameter of genlab bench data must be comma-separated ints. Got {sizes!r} instead.") from None
+    if not ns:
+        raise ParameterError(f"The '--sizes' parameter of genlab bench data must name at least one size. Got {sizes!r} instead.")
     for n in ns:
         check_int(n, "--sizes", "genlab bench data", low=10)
+    seed = check_int(seed, "--seed", "genlab bench data", low=0, high=2**32 - 1)
     repeat = check_int(repeat, "--repeat", "genlab bench data", low=1)
 
     rows = []
     for n in ns:
         args = get_dataset_args()
         args.num_samples = n
+        args.seed = seed
         t0 = time.perf_counter()
         ref = make_dataset(args)
         ref_s = time.perf_counter() - t0
-        ours_s = best_time(lambda n=n: make_mnist1d(n), repeat=repeat)
-        err = float(np.abs(make_mnist1d(n).x_train - ref["x"]).max())
+        ours_s = best_time(lambda n=n: make_mnist1d(n, seed=seed), repeat=repeat)
+        err = float(np.abs(make_mnist1d(n, seed=seed).x_train - ref["x"]).max())
         rows.append({"n_samples": n, "reference_s": ref_s, "genlab_s": ours_s, "speedup": ref_s / ours_s, "max_abs_diff": err})
     result = {"benchmark": "data", "machine": machine(), "results": rows}
     lines = [f"MNIST-1D generation (reference: mnist1d.data.make_dataset, 1 run; genlab: best of {repeat})"]

@@ -11,7 +11,7 @@ from genlab.bench._common import emit, machine
 DD_WIDTHS = [2, 4, 6, 8, 10, 14, 18, 22, 26, 30, 35, 40, 45, 50, 55, 60, 70, 80, 90, 100, 120, 140, 160, 180, 200, 250, 300, 400]
 
 
-def _plain_loop_seconds_per_step(data, n_models: int, n_steps: int, threads: int, lr: float = 0.1) -> float:
+def _plain_loop_seconds_per_step(data, n_models: int, n_steps: int, threads: int, lr: float = 0.1, seed: int = 0) -> float:
     """The lecture's loop: DataLoader + nn.Sequential + torch.optim.SGD, one model after another."""
     import torch
     from torch import nn
@@ -21,11 +21,11 @@ def _plain_loop_seconds_per_step(data, n_models: int, n_steps: int, threads: int
     x = torch.tensor(data.x_train, dtype=torch.float32)
     y = torch.tensor(data.y_train)
     t0 = time.perf_counter()
-    for seed in range(n_models):
-        torch.manual_seed(seed)
+    for s in range(seed, seed + n_models):
+        torch.manual_seed(s)
         model = nn.Sequential(nn.Linear(40, 100), nn.ReLU(), nn.Linear(100, 100), nn.ReLU(), nn.Linear(100, 10))
         opt = torch.optim.SGD(model.parameters(), lr=lr)
-        loader = DataLoader(TensorDataset(x, y), batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(seed))
+        loader = DataLoader(TensorDataset(x, y), batch_size=100, shuffle=True, generator=torch.Generator().manual_seed(s))
         step = 0
         while step < n_steps:
             for xb, yb in loader:
@@ -95,6 +95,7 @@ def command(
     full: bool = typer.Option(False, "--full", help="Run the plain loop for all n_steps (slow: minutes)."),
     sweep_steps: int = typer.Option(30, help="Full-batch Adam steps per width in the width sweep."),
     threads: int = typer.Option(0, help="Threads for the population (0: the default, all cores)."),
+    seed: int = typer.Option(0, help="Model k (of both loops) has seed SEED + k."),
 ) -> None:
     """Population vs plain loop for 32 lecture MLPs; width-sweep GFLOP/s vs the GEMM rate."""
     import torch
@@ -109,12 +110,14 @@ def command(
     n_steps = check_int(n_steps, "--n-steps", owner, low=1)
     ref_steps = check_int(ref_steps, "--ref-steps", owner, low=1)
     sweep_steps = check_int(sweep_steps, "--sweep-steps", owner, low=1)
+    seed = check_int(seed, "--seed", owner, low=0, high=2**32 - 1 - n_models)
     data = make_mnist1d()
 
     def population_seconds() -> tuple[float, object]:
         set_threads(threads or None)
-        models = [lecture_mlp(seed=s) for s in range(n_models)]
-        configs = [TrainConfig(lr=0.1, batch_size=100, n_steps=n_steps, eval_every=n_steps, seed=s) for s in range(n_models)]
+        seeds = range(seed, seed + n_models)
+        models = [lecture_mlp(seed=s) for s in seeds]
+        configs = [TrainConfig(lr=0.1, batch_size=100, n_steps=n_steps, eval_every=n_steps, seed=s) for s in seeds]
         t0 = time.perf_counter()
         result = train_many(models, data, configs, progress=False)
         return time.perf_counter() - t0, result
@@ -129,7 +132,7 @@ def command(
     probe = {t: _plain_loop_seconds_per_step(data, 1, 100, t) for t in (1, 2)}
     ref_threads = min(probe, key=probe.get)
     steps_timed = n_steps if full else min(ref_steps, n_steps)
-    ref_per_step = _plain_loop_seconds_per_step(data, n_models, steps_timed, ref_threads)
+    ref_per_step = _plain_loop_seconds_per_step(data, n_models, steps_timed, ref_threads, seed=seed)
     ref_total = ref_per_step * n_models * n_steps
 
     pop_threads = set_threads(threads or None)
@@ -146,7 +149,7 @@ def command(
     t0 = time.perf_counter()
     for h in DD_WIDTHS:
         cfg = TrainConfig(optimizer="adam", lr=0.005, batch_size=None, n_steps=sweep_steps, eval_every=sweep_steps)
-        train_many([MLP(40, 10, width=h, depth=2, seed=0)], big, cfg, progress=False)
+        train_many([MLP(40, 10, width=h, depth=2, seed=seed)], big, cfg, progress=False)
         # forward 2*n*(params in matmuls) FLOP, backward twice that; evaluations (2 forwards
         # of train and test) are counted too.
         macs = 40 * h + h * h + h * 10

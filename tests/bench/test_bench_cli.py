@@ -10,7 +10,7 @@ def run_cli(*args, timeout=300):
 
 
 def test_bench_data_json_reports_both_times_and_identical_output():
-    proc = run_cli("bench", "data", "--json", "--sizes", "200,1000", "--repeat", "1")
+    proc = run_cli("bench", "data", "--json", "--sizes", "200,1000", "--repeat", "1", "--seed", "3")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     assert [r["n_samples"] for r in result["results"]] == [200, 1000]
@@ -22,7 +22,7 @@ def test_bench_data_json_reports_both_times_and_identical_output():
 
 def test_bench_train_json_reports_ratio_floor_and_sweep():
     proc = run_cli("bench", "train", "--json", "--n-models", "2", "--n-steps", "20", "--ref-steps", "5",
-                   "--sweep-steps", "1", "--threads", "1")
+                   "--sweep-steps", "1", "--threads", "1", "--seed", "7")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
     pop, ref = result["population"], result["plain_loop"]
@@ -41,3 +41,5 @@ def test_bench_bad_input_is_one_line_and_exit_2():
     proc = run_cli("bench", "measure", "--k", "2", "--train-steps", "5", "--max-iter", "0")
     assert proc.returncode == 2
     assert "'--max-iter' parameter of genlab bench measure" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("bench", "data", "--sizes", "")
+    assert proc.returncode == 2 and "'--sizes' parameter of genlab bench data must name at least one size" in proc.stderr

@@ -221,6 +221,12 @@ total training wall time {total_wall:.0f} s.</p>
 def build_report(runs_dir: str | Path, out: str | Path | None = None) -> Path:
     """Write ``report.html`` (or ``out``) for the runs under ``runs_dir``; return its path."""
     target = Path(out) if out is not None else Path(runs_dir) / "report.html"
+    runs, incomplete = load_runs(runs_dir)
+    if not runs and not incomplete:
+        raise ParameterError(
+            f"The 'runs_dir' parameter of genlab report must hold run directories (from `genlab run` or "
+            f"`genlab reproduce`). Got {str(runs_dir)!r} instead, which holds none: nothing to report."
+        )
     text = render_report(runs_dir)
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")

@@ -280,6 +280,8 @@ def load_sweep(file_or_name: str | Path) -> Sweep:
         raise UserError(
             f"No sweep file or built-in sweep named {text!r}.{hint} Built-in sweeps: {', '.join(BUILTIN_SWEEPS)}."
         )
+    if path.suffix not in (".json", ".toml"):
+        raise UserError(f"The sweep file {text!r} must end in .toml or .json (its format). Got {path.suffix or 'no extension'!r} instead.")
     try:
         if path.suffix == ".json":
             doc = json.loads(path.read_text())

@@ -79,3 +79,10 @@ def test_load_runs_skips_incomplete(tmp_path):
 def test_missing_directory_is_a_clear_error(tmp_path):
     with pytest.raises(ParameterError, match="runs_dir"):
         build_report(tmp_path / "nope")
+
+
+def test_a_directory_without_runs_is_a_clear_error_and_writes_nothing(tmp_path):
+    (tmp_path / "notes").mkdir()
+    with pytest.raises(ParameterError, match="'runs_dir' parameter of genlab report must hold run directories"):
+        build_report(tmp_path)
+    assert not (tmp_path / "report.html").exists()

@@ -87,6 +87,13 @@ def test_invalid_grid_values_are_refused_before_work(grid, pattern):
         Sweep(grid=grid)
 
 
+def test_a_sweep_file_names_its_format(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text("grid:\n  width: [8]\n")
+    with pytest.raises(UserError, match=r"must end in .toml or .json.*Got '.yaml'"):
+        load_sweep(p)
+
+
 def test_bad_random_distribution():
     with pytest.raises(ParameterError, match="random axis 'lr'"):
         Sweep(random={"lr": {"normal": [0, 1]}})

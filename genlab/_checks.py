@@ -15,6 +15,8 @@ import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
+
 
 class UserError(Exception):
     """An error caused by the user's input; the CLI prints it as one line and exits with 2."""
@@ -22,6 +24,13 @@ class UserError(Exception):
 
 class ParameterError(UserError, ValueError):
     """A user-supplied parameter is outside its allowed values."""
+
+
+class ParameterTypeError(UserError, TypeError):
+    """A user-supplied parameter has the wrong type (same message template as ParameterError)."""
+
+
+SEED_MAX = 2**32 - 1  # NumPy's and torch's generators take seeds modulo 2**32: larger ones alias
 
 
 def _fmt_bound(value: float | None, low: bool) -> str:
@@ -36,10 +45,27 @@ def _range_text(low, high, low_open: bool, high_open: bool) -> str:
     return f"{left}{_fmt_bound(low, True)}, {_fmt_bound(high, False)}{right}"
 
 
-def fail(name: str, owner: str, allowed: str, value: Any) -> ParameterError:
-    """Build the standard error (raise the result)."""
-    return ParameterError(
-        f"The {name!r} parameter of {owner} must be {allowed}. Got {value!r} instead."
+def describe(value: Any) -> str:
+    """A short text for ``value`` in an error: ``repr`` of small values, type and shape otherwise."""
+    shape = getattr(value, "shape", None)
+    if shape is not None and not isinstance(value, (int, float, complex, str)):
+        return f"a {type(value).__name__} of shape {tuple(shape)}"
+    if hasattr(value, "named_parameters"):  # an nn.Module: its repr spans many lines
+        return f"a {type(value).__name__} instance"
+    text = repr(value)
+    return text if len(text) <= 80 else f"a {type(value).__name__} ({text[:60]}...)"
+
+
+def fail(name: str, owner: str, allowed: str, value: Any, *, got: str | None = None) -> ParameterError:
+    """Build the standard error (raise the result); ``got`` replaces ``repr(value)`` in the text."""
+    shown = repr(value) if got is None else got
+    return ParameterError(f"The {name!r} parameter of {owner} must be {allowed}. Got {shown} instead.")
+
+
+def fail_type(name: str, owner: str, allowed: str, value: Any) -> ParameterTypeError:
+    """The standard error for a value of the wrong type (a ``TypeError``; raise the result)."""
+    return ParameterTypeError(
+        f"The {name!r} parameter of {owner} must be {allowed}. Got {describe(value)} instead."
     )
 
 
@@ -69,12 +95,15 @@ def check_float(
     low_open: bool = False,
     high_open: bool = False,
 ) -> float:
-    """Return ``value`` as a float if it is a finite real in the given interval."""
+    """Return ``value`` as a float if it is a finite real in the given interval.
+
+    ``inf`` is refused even where the interval is unbounded (``[0, inf)`` excludes it).
+    """
     allowed = f"a float in the range {_range_text(low, high, low_open, high_open)}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise fail(name, owner, allowed, value)
     v = float(value)
-    if math.isnan(v):
+    if not math.isfinite(v):
         raise fail(name, owner, allowed, value)
     if low is not None and (v < low or (low_open and v == low)):
         raise fail(name, owner, allowed, value)
@@ -90,3 +119,19 @@ def check_choice(value: Any, name: str, owner: str, choices: Iterable[Any]) -> A
         allowed = "one of {" + ", ".join(repr(c) for c in choices) + "}"
         raise fail(name, owner, allowed, value)
     return value
+
+
+def check_bool(value: Any, name: str, owner: str) -> bool:
+    """Return ``value`` as a bool if it is a ``bool`` or NumPy bool (not ``'no'``, ``0`` or ``None``)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise fail_type(name, owner, "a bool (True or False)", value)
+    return bool(value)
+
+
+def check_seed(value: Any, name: str, owner: str) -> int:
+    """Return ``value`` as an int if it is a seed in ``[0, 2**32 - 1]``.
+
+    NumPy's legacy ``RandomState`` refuses larger seeds and ``torch.Generator.manual_seed`` uses
+    them modulo 2**32 in places, so 2**32 would silently give the same stream as 0.
+    """
+    return check_int(value, name, owner, low=0, high=SEED_MAX)

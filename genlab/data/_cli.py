@@ -13,7 +13,7 @@ import numpy as np
 import typer
 from typer.core import TyperGroup
 
-from genlab._checks import check_float
+from genlab._checks import check_float, fail
 from genlab._io import atomic_path, check_writable_file
 from genlab.data._base import ClassificationData
 from genlab.data._registry import DATASETS, DatasetEntry, get_dataset_entry
@@ -36,6 +36,15 @@ def _option_type(default):
     if isinstance(default, (tuple, list)):
         return tuple[tuple(type(v) for v in default)]
     return type(default)
+
+
+def _check_plot_suffix(path: Path, owner: str) -> None:
+    """``--plot`` must end in a format matplotlib writes (checked before any data is generated)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(FigureCanvasBase.get_supported_filetypes())
+    if path.suffix.lower().lstrip(".") not in formats:
+        raise fail("--plot", owner, "a file name ending in ." + ", .".join(formats), str(path))
 
 
 def _save_npz(data, path: Path) -> None:
@@ -78,6 +87,7 @@ def _make_command(entry: DatasetEntry):
         if out is not None:
             check_writable_file(out, "--out", f"genlab data {entry.name}")
         if plot is not None:
+            _check_plot_suffix(plot, f"genlab data {entry.name}")
             check_writable_file(plot, "--plot", f"genlab data {entry.name}")
         kwargs = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
         if "padding" in kwargs:

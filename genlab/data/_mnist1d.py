@@ -19,7 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy.ndimage import gaussian_filter1d
 
-from genlab._checks import check_float, check_int, fail
+from genlab._checks import check_bool, check_float, check_int, check_seed, fail, fail_type
 from genlab.data._base import ClassificationData
 
 _RAW_TEMPLATES = np.array(
@@ -190,6 +190,25 @@ class MNIST1D(ClassificationData):
         }
 
 
+def _check_templates(templates, owner: str) -> dict:
+    """Custom templates as ``{'x': (C, T) floats, 't': (T,), 'y': (C,) ints}``, C >= 1, T >= 2."""
+    allowed = "a dict {'x': (C, T) array, 't': (T,) array, 'y': (C,) int array} with C >= 1, T >= 2"
+    if not isinstance(templates, dict):
+        raise fail_type("templates", owner, allowed, templates)
+    missing = [k for k in ("x", "t", "y") if k not in templates]
+    if missing:
+        raise fail("templates", owner, allowed, templates, got=f"a dict without {missing}")
+    try:
+        x, t, y = (np.asarray(templates[k], dtype=float) for k in ("x", "t", "y"))
+    except (TypeError, ValueError):
+        raise fail("templates", owner, allowed + " of numbers", templates, got="non-numeric entries") from None
+    shapes = f"x {x.shape}, t {t.shape}, y {y.shape}"
+    if (x.ndim != 2 or x.shape[0] < 1 or x.shape[1] < 2 or t.shape != x.shape[1:] or y.shape != x.shape[:1]
+            or not np.isfinite(x).all() or not np.isfinite(t).all() or not np.all(y == np.round(y))):
+        raise fail("templates", owner, allowed + ", finite", templates, got=f"shapes {shapes}")
+    return templates
+
+
 def make_mnist1d(
     n_samples: int = 5000,
     *,
@@ -245,8 +264,12 @@ def make_mnist1d(
     """
     owner = "make_mnist1d"
     if num_samples is not None:
+        # The alias wins over the default; two different explicit counts are an error (an
+        # explicit n_samples=5000 cannot be told from the default and yields to the alias).
+        if n_samples not in (5000, num_samples):
+            raise fail("num_samples", owner, f"omitted or equal to n_samples={n_samples!r} (it is an alias)", num_samples)
         n_samples = num_samples
-    templates = mnist1d_templates() if templates is None else templates
+    templates = mnist1d_templates() if templates is None else _check_templates(templates, owner)
     n_classes = len(templates["y"])
     n_samples = check_int(n_samples, "n_samples", owner, low=n_classes)
     train_split = check_float(train_split, "train_split", owner, low=0.0, high=1.0, low_open=True, high_open=True)
@@ -264,7 +287,8 @@ def make_mnist1d(
     iid_noise_scale = check_float(iid_noise_scale, "iid_noise_scale", owner, low=0.0)
     shear_scale = check_float(shear_scale, "shear_scale", owner, low=0.0)
     final_seq_length = check_int(final_seq_length, "final_seq_length", owner, low=2)
-    seed = check_int(seed, "seed", owner, low=0, high=2**32 - 1)
+    shuffle_seq = check_bool(shuffle_seq, "shuffle_seq", owner)
+    seed = check_seed(seed, "seed", owner)
 
     low, high = int(padding[0]), int(padding[1])
     dilated_len = template_len + high  # the reference dilates every padded template to this length

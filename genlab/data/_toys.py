@@ -10,12 +10,12 @@ import itertools
 
 import numpy as np
 
-from genlab._checks import check_choice, check_float, check_int, fail
+from genlab._checks import check_bool, check_choice, check_float, check_int, check_seed, fail
 from genlab.data._base import ClassificationData, RegressionData
 
 
 def _rng(seed: int, owner: str) -> np.random.Generator:
-    return np.random.default_rng(check_int(seed, "seed", owner, low=0))
+    return np.random.default_rng(check_seed(seed, "seed", owner))
 
 
 def toy_function(x: np.ndarray) -> np.ndarray:
@@ -109,6 +109,7 @@ def make_knots(*, scaled: bool = False, n_test: int = 200) -> RegressionData:
     ``[0, 5]`` (noiseless).
     """
     n_test = check_int(n_test, "n_test", "make_knots", low=2)
+    scaled = check_bool(scaled, "scaled", "make_knots")
     sx, sy = (10.0, 100.0) if scaled else (1.0, 1.0)
     grid = np.linspace(0, 5, n_test)
     return RegressionData(

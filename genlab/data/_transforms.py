@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 
-from genlab._checks import check_choice, check_float, check_int, fail
+from genlab._checks import check_choice, check_float, check_int, check_seed, fail
 from genlab.data._base import ClassificationData
 
 NOISE_MODES = ("resample", "different")
@@ -41,7 +41,7 @@ def with_label_noise(
     owner = "with_label_noise"
     fraction = check_float(fraction, "fraction", owner, low=0.0, high=1.0)
     check_choice(mode, "mode", owner, NOISE_MODES)
-    rng = np.random.default_rng(check_int(seed, "seed", owner, low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", owner))
     clean = data.y_train_clean if data.y_train_clean is not None else data.y_train
     n, k = len(clean), data.n_classes
     chosen = rng.random(n) < fraction
@@ -70,7 +70,7 @@ def with_shuffled_features(data: ClassificationData, *, seed: int = 0) -> Classi
     With MNIST-1D this is "MNIST-1D shuffled": the spatial structure is gone, the information
     is not, so an MLP is unaffected while CNNs and GRUs lose their advantage.
     """
-    rng = np.random.default_rng(check_int(seed, "seed", "with_shuffled_features", low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", "with_shuffled_features"))
     perm = rng.permutation(data.x_train.shape[-1])
     changes = {"x_train": data.x_train[..., perm], "x_test": data.x_test[..., perm]}
     if data.x_val is not None:
@@ -80,7 +80,7 @@ def with_shuffled_features(data: ClassificationData, *, seed: int = 0) -> Classi
 
 def with_random_features(data: ClassificationData, *, seed: int = 0) -> ClassificationData:
     """Permute the features of every sample with its own independent permutation."""
-    rng = np.random.default_rng(check_int(seed, "seed", "with_random_features", low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", "with_random_features"))
 
     def scramble(x: np.ndarray) -> np.ndarray:
         keys = rng.random(x.shape)
@@ -97,7 +97,7 @@ def with_gaussian_inputs(data: ClassificationData, *, seed: int = 0) -> Classifi
 
     Labels are kept, so nothing is learnable from the inputs: a network can only memorise.
     """
-    rng = np.random.default_rng(check_int(seed, "seed", "with_gaussian_inputs", low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", "with_gaussian_inputs"))
     mean, std = data.x_train.mean(axis=0), data.x_train.std(axis=0)
 
     def draw(x: np.ndarray) -> np.ndarray:
@@ -113,7 +113,7 @@ def subsample_train(data: ClassificationData, n_train: int, *, seed: int = 0) ->
     """Keep ``n_train`` training samples drawn without replacement (order preserved)."""
     owner = "subsample_train"
     n_train = check_int(n_train, "n_train", owner, low=1, high=data.n_train)
-    rng = np.random.default_rng(check_int(seed, "seed", owner, low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", owner))
     keep = np.sort(rng.choice(data.n_train, size=n_train, replace=False))
     changes = {"x_train": data.x_train[keep], "y_train": data.y_train[keep]}
     for key in ("y_train_clean", "noise_mask"):
@@ -131,7 +131,7 @@ def train_val_split(data: ClassificationData, val_fraction: float = 0.2, *, seed
     """
     owner = "train_val_split"
     val_fraction = check_float(val_fraction, "val_fraction", owner, low=0.0, high=1.0, low_open=True, high_open=True)
-    rng = np.random.default_rng(check_int(seed, "seed", owner, low=0))
+    rng = np.random.default_rng(check_seed(seed, "seed", owner))
     n_val = int(round(data.n_train * val_fraction))
     if n_val < 1 or n_val >= data.n_train:
         raise fail(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genlab._checks import check_choice, check_float, check_int
+from genlab._checks import check_choice, check_float, check_int, check_seed
 
 
 def min_norm_lstsq(a: np.ndarray, y: np.ndarray, ridge: float = 0.0, rcond: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +109,7 @@ class FeatureRegression(_LinearInFeatures):
         self.n_features = check_int(n_features, "n_features", owner, low=1)
         self.kind = check_choice(features, "features", owner, FEATURES)
         self.ridge = check_float(ridge, "ridge", owner, low=0.0)
-        rng = np.random.default_rng(check_int(seed, "seed", owner, low=0))
+        rng = np.random.default_rng(check_seed(seed, "seed", owner))
         self._w, self._b = rng.standard_normal(self.n_features), rng.standard_normal(self.n_features)
 
     def features(self, x: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ import math
 import torch
 from torch import nn
 
-from genlab._checks import check_choice, check_float
+from genlab._checks import check_choice, check_float, check_seed
 
 INITS = ("default", "he_normal", "he_uniform", "xavier", "he_scaled")
 
@@ -32,7 +32,7 @@ def init_module(module: nn.Module, *, init: str = "default", init_scale: float =
     """
     check_choice(init, "init", "init_module", INITS)
     check_float(init_scale, "init_scale", "init_module", low=0.0)
-    g = torch.Generator().manual_seed(int(seed))
+    g = torch.Generator().manual_seed(check_seed(seed, "seed", "init_module"))
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, (nn.Linear, nn.Conv1d)):

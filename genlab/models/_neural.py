@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from genlab._checks import check_choice, check_float, check_int
+from genlab._checks import check_bool, check_choice, check_float, check_int, check_seed
 from genlab.models._init import INITS, init_module, materialize
 
 ACTIVATIONS = {
@@ -79,11 +79,11 @@ class MLP(nn.Module):
         self.width = check_int(width, "width", owner, low=1)
         self.depth = check_int(depth, "depth", owner, low=0)
         self.activation = check_choice(activation, "activation", owner, ACTIVATIONS)
-        self.residual = bool(residual)
+        self.residual = check_bool(residual, "residual", owner)
         self.norm = check_choice(norm, "norm", owner, NORMS)
         self.dropout = check_float(dropout, "dropout", owner, low=0.0, high=1.0, high_open=True)
         check_choice(init, "init", owner, INITS)
-        self.seed = check_int(seed, "seed", owner, low=0)
+        self.seed = check_seed(seed, "seed", owner)
         sizes = [self.in_features] + [self.width] * self.depth + [self.out_features]
         with torch.device("meta"):
             self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
@@ -141,8 +141,9 @@ class MNIST1DCNN(nn.Module):
         super().__init__()
         owner = "MNIST1DCNN"
         self.channels = check_int(channels, "channels", owner, low=1)
-        self.seed = check_int(seed, "seed", owner, low=0)
-        self.in_length, self.out_features = in_length, out_features
+        self.seed = check_seed(seed, "seed", owner)
+        self.out_features = check_int(out_features, "out_features", owner, low=1)
+        self.in_length = check_int(in_length, "in_length", owner, low=3)  # 3 -> 1 -> 1 -> 1: shorter leaves nothing to convolve
         c = self.channels
         length = in_length
         for k, s, p in ((5, 2, 1), (3, 2, 1), (3, 2, 1)):
@@ -176,8 +177,9 @@ class MNIST1DGRU(nn.Module):
         super().__init__()
         owner = "MNIST1DGRU"
         self.hidden_size = check_int(hidden_size, "hidden_size", owner, low=1)
-        self.seed = check_int(seed, "seed", owner, low=0)
-        self.time_steps, self.out_features = time_steps, out_features
+        self.seed = check_seed(seed, "seed", owner)
+        self.out_features = check_int(out_features, "out_features", owner, low=1)
+        self.time_steps = check_int(time_steps, "time_steps", owner, low=1)
         with torch.device("meta"):
             self.gru = nn.GRU(1, self.hidden_size, batch_first=True, bidirectional=True)
             self.linear = nn.Linear(2 * self.hidden_size * time_steps, out_features)
@@ -201,7 +203,7 @@ class RNNRegressor(nn.Module):
     def __init__(self, hidden_size: int = 16, *, seed: int = 0) -> None:
         super().__init__()
         self.hidden_size = check_int(hidden_size, "hidden_size", "RNNRegressor", low=1)
-        self.seed = check_int(seed, "seed", "RNNRegressor", low=0)
+        self.seed = check_seed(seed, "seed", "RNNRegressor")
         with torch.device("meta"):
             self.rnn = nn.RNN(1, self.hidden_size, batch_first=True)
             self.readout = nn.Linear(self.hidden_size, 1)

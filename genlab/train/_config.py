@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from genlab._checks import check_choice, check_float, check_int, fail
+from genlab._checks import check_bool, check_choice, check_float, check_int, check_seed, fail
 
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("constant", "step", "cosine", "warmup_linear", "warmup_cosine")
@@ -97,6 +97,8 @@ class TrainConfig:
         check_choice(self.optimizer, "optimizer", owner, OPTIMIZERS)
         check_float(self.lr, "lr", owner, low=0.0)
         check_float(self.momentum, "momentum", owner, low=0.0, high=1.0)
+        for name in ("nesterov", "shuffle", "restore_best"):
+            check_bool(getattr(self, name), name, owner)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum <= 0):
             raise fail("nesterov", owner, "True only with optimizer='sgd' and momentum > 0", self.nesterov)
         if not (isinstance(self.betas, (tuple, list)) and len(self.betas) == 2):
@@ -114,6 +116,10 @@ class TrainConfig:
         if self.batch_size is not None:
             check_int(self.batch_size, "batch_size", owner, low=1)
         check_int(self.n_steps, "n_steps", owner, low=1)
+        if self.schedule.startswith("warmup") and self.warmup_steps >= self.n_steps:
+            # the warm-up would fill every step and the decay never start
+            raise fail("warmup_steps", owner, f"an int in the range [0, n_steps - 1 = {self.n_steps - 1}] "
+                       f"with schedule={self.schedule!r}", self.warmup_steps)
         check_int(self.eval_every, "eval_every", owner, low=1)
         check_choice(self.train_loss, "train_loss", owner, TRAIN_LOSS_MODES)
         check_int(self.running_window, "running_window", owner, low=1)
@@ -121,7 +127,7 @@ class TrainConfig:
         if self.patience is not None:
             check_int(self.patience, "patience", owner, low=1)
         check_choice(self.monitor, "monitor", owner, MONITORS)
-        check_int(self.seed, "seed", owner, low=0)
+        check_seed(self.seed, "seed", owner)
 
     def replace(self, **changes) -> TrainConfig:
         """A copy with some fields changed (validated again)."""

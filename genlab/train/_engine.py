@@ -20,8 +20,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from genlab._checks import ParameterError, check_choice, fail
+from genlab._checks import ParameterError, check_bool, check_choice, fail
 from genlab.train._config import TrainConfig
+from genlab.train._inputs import check_configs, check_datas, check_device, check_fit, check_models
 from genlab.train._optim import PopulationOptimizer
 from genlab.train._population import POPULATION_MODES, make_population, shape_key
 from genlab.train._schedule import lr_multipliers
@@ -361,22 +362,26 @@ def train_many(
     -------
     PopulationResult
     """
+    return _train_many(models, data, configs, device, progress, mode, "train_many", ("models", "configs"))
+
+
+def _train_many(models, data, configs, device, progress, mode, owner: str, names: tuple[str, str]) -> PopulationResult:
     t0 = time.perf_counter()
-    check_choice(mode, "mode", "train_many", POPULATION_MODES)
-    models = list(models)
-    if not models:
-        raise fail("models", "train_many", "a non-empty sequence of nn.Module", models)
+    check_choice(mode, "mode", owner, POPULATION_MODES)
+    if progress is not None:
+        check_bool(progress, "progress", owner)
+    device = check_device(device, owner)
+    models = check_models(models, owner, names[0])
     m = len(models)
-    configs = [configs] * m if isinstance(configs, TrainConfig) else list(configs)
-    datas = list(data) if isinstance(data, (list, tuple)) else [data] * m
-    if len(configs) != m or len(datas) != m:
+    configs = check_configs(configs, m, owner, names[1])
+    if isinstance(data, (list, tuple)) and len(data) != m or len(configs) != m:
+        n_data = len(data) if isinstance(data, (list, tuple)) else m
         raise ParameterError(
-            f"The 'configs' and 'data' parameters of train_many must have one entry per model ({m}). "
-            f"Got {len(configs)} configs and {len(datas)} datasets instead."
+            f"The 'configs' and 'data' parameters of {owner} must have one entry per model ({m}). "
+            f"Got {len(configs)} configs and {n_data} datasets instead."
         )
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise fail("device", "train_many", "'cpu' (no CUDA device is available here)", str(device))
+    datas = check_datas(data, m, owner)
+    check_fit(models, datas, configs, owner, names[0])
     groups: dict[tuple, list[int]] = {}
     for i, (model, cfg) in enumerate(zip(models, configs)):
         key = (shape_key(model), tuple(getattr(cfg, f) for f in _STRUCTURAL),
@@ -408,5 +413,6 @@ def train_many(
 def train(model: nn.Module, data, config: TrainConfig | None = None, *, device="cpu", progress=None,
           mode: str = "auto") -> TrainResult:
     """Train one model (a population of one); see :func:`train_many`."""
-    r = train_many([model], data, config or TrainConfig(), device=device, progress=progress, mode=mode)
+    config = TrainConfig() if config is None else config
+    r = _train_many([model], data, config, device, progress, mode, "train", ("model", "config"))
     return TrainResult(r.metrics, r.models, r.configs, r.diverged, r.stopped_step, r.best_step, r.modes, r.wall_time_s)

@@ -39,6 +39,8 @@ def test_out_and_plot(tmp_path):
         (["data", "mnist1d", "--label-noise", "1.5"], "'--label-noise' parameter"),
         (["data", "mnsit1d"], "Did you mean 'mnist1d'?"),
         (["data", "toy-regression", "--out", "/no/such/dir/x.npz"], "'--out' parameter"),
+        (["data", "mnist1d", "--plot", "m.jpg2"], "'--plot' parameter of genlab data mnist1d must be a file name ending in"),
+        (["data", "mnist1d", "--plot", "noext"], ".png, .ps, .raw, .rgba, .svg"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, args, needle):

@@ -99,3 +99,32 @@ def test_result_is_frozen():
 def test_bad_arguments_name_the_parameter(kwargs, param):
     with pytest.raises(ParameterError, match=rf"The '{param}' parameter of make_mnist1d must be .* Got .* instead"):
         make_mnist1d(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("templates", "error"),
+    [({}, ParameterError), ("x", TypeError), ({"x": np.zeros((10, 12)), "t": np.zeros(5), "y": np.arange(10)}, ParameterError),
+     ({"x": "ab", "t": np.zeros(12), "y": np.arange(10)}, ParameterError)],
+    ids=["empty", "str", "shapes", "non-numeric"],
+)
+def test_bad_templates_are_named(templates, error):
+    with pytest.raises(error, match="'templates' parameter of make_mnist1d must be a dict"):
+        make_mnist1d(100, templates=templates)
+
+
+@pytest.mark.parametrize("name", ["scale_coeff", "corr_noise_scale", "iid_noise_scale", "shear_scale"])
+def test_non_finite_floats_are_refused(name):
+    with pytest.raises(ParameterError, match=f"'{name}' parameter of make_mnist1d"):
+        make_mnist1d(100, **{name: float("inf")})
+
+
+def test_num_samples_alias_must_not_conflict():
+    with pytest.raises(ParameterError, match=r"'num_samples' parameter of make_mnist1d must be omitted or equal to n_samples=100"):
+        make_mnist1d(100, num_samples=200)
+    assert make_mnist1d(num_samples=200).args["num_samples"] == make_mnist1d(200, num_samples=200).args["num_samples"] == 200
+
+
+@pytest.mark.parametrize("value", ["yes", 1, None])
+def test_shuffle_seq_must_be_a_bool(value):
+    with pytest.raises(TypeError, match=r"'shuffle_seq' parameter of make_mnist1d must be a bool"):
+        make_mnist1d(100, shuffle_seq=value)

@@ -88,3 +88,14 @@ def test_seattle_temperature_years():
     assert -10 < d.y_train.min() < d.y_train.max() < 40
     with pytest.raises(ParameterError, match="train_year"):
         make_seattle_temperature(train_year=1999)
+
+
+def test_seeds_beyond_32_bits_and_non_bool_flags_are_refused():
+    from genlab.data import make_knots, make_noisy_sine, with_label_noise
+
+    with pytest.raises(ParameterError, match=r"'seed' parameter of make_noisy_sine must be an int in the range \[0, 4294967295\]"):
+        make_noisy_sine(seed=2**32)
+    with pytest.raises(ParameterError, match=r"'seed' parameter of with_label_noise"):
+        with_label_noise(make_modular(7), 0.1, seed=2**32)
+    with pytest.raises(TypeError, match=r"'scaled' parameter of make_knots must be a bool"):
+        make_knots(scaled="no")

@@ -97,3 +97,29 @@ def test_feature_regression_min_norm_and_ridge(kind):
     ridge = FeatureRegression(20, features=kind, ridge=0.1, seed=0).fit(x, y)
     np.testing.assert_allclose(ridge.coef_, np.linalg.solve(phi.T @ phi + 0.1 * np.eye(20), phi.T @ y), atol=1e-8)
     assert model.singular_values_.shape == (10,)
+
+
+@pytest.mark.parametrize("value", ["no", 1, None])
+def test_bool_arguments_must_be_bools(value):
+    with pytest.raises(TypeError, match=r"'residual' parameter of MLP must be a bool \(True or False\)"):
+        MLP(40, 10, residual=value)
+    assert MLP(40, 10, width=4, residual=np.True_).residual is True
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda s: MLP(40, 10, width=4, seed=s), lambda s: LogisticRegression(seed=s), lambda s: MNIST1DCNN(seed=s),
+     lambda s: MNIST1DGRU(seed=s), lambda s: RNNRegressor(seed=s), lambda s: FeatureRegression(5, seed=s)],
+    ids=["mlp", "logreg", "cnn", "gru", "rnn", "features"],
+)
+def test_seeds_beyond_32_bits_are_refused_not_aliased(make):
+    make(2**32 - 1)
+    with pytest.raises(ParameterError, match=r"'seed' parameter of \w+ must be an int in the range \[0, 4294967295\]"):
+        make(2**32)
+
+
+def test_cnn_and_gru_sizes_are_checked():
+    with pytest.raises(ParameterError, match="'in_length' parameter of MNIST1DCNN"):
+        MNIST1DCNN(in_length=2)
+    with pytest.raises(ParameterError, match="'out_features' parameter of MNIST1DGRU"):
+        MNIST1DGRU(out_features=0)

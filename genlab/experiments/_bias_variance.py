@@ -15,7 +15,7 @@ import pandas as pd
 
 from genlab._checks import check_float, check_int
 from genlab.data import make_toy_regression, toy_function
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import Comparison, Experiment, RunOutput, check_values, register
 from genlab.experiments._plots import plt, save
 from genlab.models import FixedJointModel
 from genlab.sweep import Task, TaskOutput
@@ -40,6 +40,7 @@ class BiasVarianceConfig:
         check_int(self.n_datasets, "n_datasets", owner, low=2)
         check_int(self.max_hidden, "max_hidden", owner, low=1)
         check_int(self.fixed_hidden, "fixed_hidden", owner, low=1)
+        check_values(self, "data_sizes", owner, low=2)
 
 
 def decompose(n_hidden: int, n_data: int, sigma: float, n_datasets: int, seed: int) -> dict:

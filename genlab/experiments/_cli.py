@@ -12,17 +12,36 @@ from genlab.sweep._cli import BackendName
 
 
 def _parse_overrides(pairs: list[str]) -> dict:
-    """``key=value`` pairs; values are JSON when they parse (numbers, lists, true), else text."""
+    """``key=value`` pairs; values are JSON when they parse (numbers, lists, true), else text.
+
+    A key that is one of ``genlab run``'s own options (``seed``, ``scale``, ``out``, ...) is
+    refused: it has its own flag, and passing it on would collide with it.
+    """
+    import inspect
+
+    from genlab.experiments import run_experiment
+
+    own = [name for name, p in inspect.signature(run_experiment).parameters.items() if p.kind is not p.VAR_KEYWORD]
+    flags = {"scale": "--scale VALUE", "seed": "--seed VALUE", "out": "--out DIR", "device": "--device VALUE",
+             "backend": "--backend VALUE", "workers": "--workers N", "scheduler": "--scheduler ADDRESS", "fresh": "--fresh",
+             "name": "the NAME argument"}
     out = {}
     for pair in pairs:
         if "=" not in pair:
             raise ParameterError(f"The '--set' parameter of genlab run must be KEY=VALUE. Got {pair!r} instead.")
         key, raw = pair.split("=", 1)
+        key = key.strip()
+        if key in own:
+            raise ParameterError(
+                f"The '--set' parameter of genlab run must name a config field, not one of genlab run's own options "
+                f"{{{', '.join(own)}}}. Got {pair!r} instead"
+                + (f" (use {flags[key].replace('VALUE', raw)})." if key in flags else ".")
+            )
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
             value = raw
-        out[key.strip()] = tuple(value) if isinstance(value, list) else value
+        out[key] = tuple(value) if isinstance(value, list) else value
     return out
 
 

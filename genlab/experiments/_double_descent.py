@@ -15,7 +15,14 @@ import pandas as pd
 
 from genlab._checks import check_float, check_int
 from genlab.data import make_mnist1d, with_label_noise
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import (
+    Comparison,
+    Experiment,
+    RunOutput,
+    check_training,
+    check_values,
+    register,
+)
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models import MLP, n_parameters
 from genlab.sweep import Task, TaskOutput
@@ -51,6 +58,10 @@ class DoubleDescentConfig:
         check_int(self.n_train, "n_train", "double-descent", low=10)
         check_int(self.n_test, "n_test", "double-descent", low=10)
         check_float(self.label_noise, "label_noise", "double-descent", low=0.0, high=1.0)
+        check_int(self.n_seeds, "n_seeds", "double-descent", low=1)
+        check_values(self, "widths", "double-descent", low=1)
+        check_training("double-descent", optimizer=self.optimizer, lr=self.lr, batch_size=self.batch_size,
+                       n_steps=self.n_steps)
 
 
 @functools.lru_cache(maxsize=2)

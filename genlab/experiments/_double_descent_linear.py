@@ -17,7 +17,7 @@ import pandas as pd
 
 from genlab._checks import check_float, check_int
 from genlab.data import legendre_features, make_demystified, make_diabetes
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import Comparison, Experiment, RunOutput, check_values, register
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models._closed_form import min_norm_lstsq
 from genlab.sweep import Task, TaskOutput
@@ -40,6 +40,9 @@ class DDLinearConfig:
         check_int(self.n_points, "n_points", "double-descent-linear", low=2)
         check_int(self.n_repeats, "n_repeats", "double-descent-linear", low=1)
         check_float(self.ridge, "ridge", "double-descent-linear", low=0.0, low_open=True)
+        # P = N (the interpolation threshold) is what the summary compares; diabetes has 442 rows.
+        check_values(self, "feature_counts", "double-descent-linear", low=1, includes=self.n_points)
+        check_values(self, "diabetes_sizes", "double-descent-linear", low=1, high=441)
 
 
 def _smallest_nonzero(s: np.ndarray) -> float:

@@ -28,7 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from genlab import _forkserver
-from genlab._checks import ParameterError, check_choice, check_int
+from genlab._checks import ParameterError, check_choice, check_float, check_int, fail
 
 SCALES = ("smoke", "quick", "paper")
 TASKS_DIR = "tasks"  #: the run directory's store of finished tasks
@@ -98,6 +98,52 @@ class Experiment:
     gpu_advised: bool = False
 
 
+def check_values(config, name: str, owner: str, *, kind: type = int, low=None, high=None, choices=None,
+                 includes=None, low_open: bool = False) -> tuple:
+    """Validate the list field ``name`` of a frozen config: a non-empty list of distinct ``kind``
+    values in ``[low, high]`` (or among ``choices``), holding ``includes`` when given; store it as
+    a tuple (``--set`` and a task's JSON arguments give lists) and return it."""
+    value = getattr(config, name)
+    if choices is not None:
+        allowed = "a non-empty list of distinct names among {" + ", ".join(map(repr, choices)) + "}"
+    else:
+        left = "(" if low_open or low is None else "["
+        right = ")" if high is None else "]"
+        bounds = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
+        allowed = f"a non-empty list of distinct {kind.__name__}s in the range {bounds}"
+    if includes is not None:
+        allowed += f" that includes {includes!r}"
+    shown = list(value) if isinstance(value, tuple) else value  # as given to --set (JSON)
+    if not isinstance(value, (list, tuple)) or not value:
+        raise fail(name, owner, allowed, shown)
+    for v in value:
+        try:
+            if choices is not None:
+                check_choice(v, name, owner, choices)
+            elif kind is int:
+                check_int(v, name, owner, low=low, high=high)
+            else:
+                check_float(v, name, owner, low=low, high=high, low_open=low_open)
+        except ParameterError:
+            raise fail(name, owner, allowed, shown) from None
+    if len(set(value)) != len(value) or (includes is not None and includes not in value):
+        raise fail(name, owner, allowed, shown)
+    object.__setattr__(config, name, tuple(value))
+    return tuple(value)
+
+
+def check_training(owner: str, **fields) -> None:
+    """Validate training settings by building the :class:`genlab.train.TrainConfig` the tasks
+    will build, before any work; ``fields`` are named as the experiment's config fields (its
+    ``--set`` keys), which the error names instead of TrainConfig."""
+    from genlab.train import TrainConfig
+
+    try:
+        TrainConfig(**fields)
+    except ParameterError as exc:
+        raise ParameterError(str(exc).replace(" parameter of TrainConfig ", f" parameter of {owner} ", 1)) from None
+
+
 REGISTRY: dict[str, Experiment] = {}
 
 
@@ -152,6 +198,44 @@ def make_config(experiment: Experiment, scale: str, seed: int, overrides: dict):
         return experiment.config_cls(**values)
     except TypeError as exc:  # a wrong type inside a config value
         raise ParameterError(f"Invalid configuration for {experiment.name}: {exc}") from None
+
+
+def check_device(device: str, owner: str) -> str:
+    """``device`` if it is 'cpu', or 'cuda' with a CUDA device present."""
+    check_choice(device, "device", owner, ("cpu", "cuda"))
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ParameterError(f"The 'device' parameter of {owner} must be 'cpu' here (no CUDA device is available). Got 'cuda' instead.")
+    return device
+
+
+def check_out_dir(out: str | Path, owner: str) -> Path:
+    """``out`` as a Path if it is, or can become, a directory this process writes; checked
+    before any work (a file there, a file or an unwritable folder above it, are refused)."""
+    out = Path(out)
+    if out.exists():
+        blocker = out
+    else:
+        blocker = next(p for p in out.parents if p.exists())  # the nearest existing folder above ("." at worst)
+    if not blocker.is_dir():
+        reason = "it is a file" if blocker == out else f"{str(blocker)!r} is a file"
+    elif not os.access(blocker, os.W_OK | os.X_OK):
+        reason = f"{str(blocker)!r} is not writable"
+    else:
+        return out
+    raise ParameterError(f"The '--out' parameter of {owner} must be a directory that can be created and written. "
+                         f"Got {str(out)!r} instead ({reason}).")
+
+
+def make_out_dir(out: Path, owner: str) -> None:
+    """``out.mkdir(parents=True, exist_ok=True)``, an OS refusal reported as a bad '--out'."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(f"The '--out' parameter of {owner} must be a directory that can be created and written. "
+                             f"Got {str(out)!r} instead (cannot create it: {exc.strerror or exc}).") from None
 
 
 def machine_info(device: str) -> dict:
@@ -291,9 +375,31 @@ def _prepare_run_dir(out: Path, header: dict, fresh: bool) -> bool:
             return True
         if entries:
             shutil.rmtree(out)  # a genlab run of another configuration (or --fresh)
-    out.mkdir(parents=True, exist_ok=True)
+    make_out_dir(out, "genlab run")
     _write_json(out / "config.json", header)
     return False
+
+
+def _set_value(value) -> str:
+    """An override as ``--set`` parses it back: JSON, or bare text for a string that is not JSON."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return json.dumps(list(value) if isinstance(value, tuple) else value)
+
+
+def reproduce_command(name: str, scale: str, seed: int, device: str, overrides: dict) -> str:
+    """The ``genlab run`` command line of a run, each argument shell-quoted (paste it in bash)."""
+    import shlex
+
+    args = ["genlab", "run", name, "--scale", scale, "--seed", str(seed)]
+    if device != "cpu":
+        args += ["--device", device]
+    for key, value in overrides.items():
+        args += ["--set", f"{key}={_set_value(value)}"]
+    return shlex.join(args)
 
 
 def run_experiment(
@@ -344,16 +450,11 @@ def run_experiment(
     experiment = get_experiment(name)
     owner = f"genlab run {name}"
     seed = check_int(seed, "seed", owner, low=0)
-    check_choice(device, "device", owner, ("cpu", "cuda"))
-    if device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ParameterError(f"The 'device' parameter of {owner} must be 'cpu' here (no CUDA device is available). Got 'cuda' instead.")
+    check_device(device, owner)
     config = make_config(experiment, scale, seed, overrides)
     tasks = list(experiment.tasks(config, device))
     sweep = TaskSweep(name, tuple(tasks))
-    out = Path(out) if out is not None else Path("runs") / name
+    out = check_out_dir(out if out is not None else Path("runs") / name, "genlab run")
     # Backend errors (a bad name, an unreachable scheduler) come before the directory is touched.
     owned = isinstance(backend, str)
     exe = make_backend(backend, len(sweep.runs()), workers, scheduler, preload=WORKER_PRELOAD, owner="genlab run") if owned else backend
@@ -381,7 +482,7 @@ def run_experiment(
     result.metrics.to_csv(out / "metrics.csv", index=False)
     if result.models:
         _save_models(out / "models", result.models)
-    command = f"genlab run {name} --scale {scale} --seed {seed}" + "".join(f" --set {k}={v}" for k, v in overrides.items())
+    command = reproduce_command(name, scale, seed, device, overrides)
     summary = {
         "experiment": name,
         "title": experiment.title,

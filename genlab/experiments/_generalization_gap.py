@@ -20,6 +20,7 @@ from genlab.experiments._framework import (
     Comparison,
     Experiment,
     RunOutput,
+    check_training,
     pack_models,
     register,
     unpack_models,
@@ -46,7 +47,11 @@ class GeneralizationGapConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_int(self.n_seeds, "n_seeds", "generalization-gap", low=1)
+        owner = "generalization-gap"
+        check_int(self.n_seeds, "n_seeds", owner, low=1)
+        check_training(owner, lr=self.lr, momentum=self.momentum, schedule=self.schedule, step_every=self.step_every,
+                       batch_size=self.batch_size, n_steps=self.n_steps, eval_every=self.eval_every)
+        check_int(self.n_samples, "n_samples", owner, low=10)
 
 
 def train_task(device: str, **fields) -> TaskOutput:

@@ -16,9 +16,16 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from genlab._checks import check_int
+from genlab._checks import check_float, check_int
 from genlab.data import make_mnist1d, train_val_split
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import (
+    Comparison,
+    Experiment,
+    RunOutput,
+    check_training,
+    check_values,
+    register,
+)
 from genlab.experiments._plots import plt
 from genlab.models import MLP
 from genlab.sweep import Task, TaskOutput
@@ -39,7 +46,13 @@ class HyperparameterConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_int(self.n_steps, "n_steps", "hyperparameter-selection", low=1)
+        owner = "hyperparameter-selection"
+        check_values(self, "widths", owner, low=1)
+        check_values(self, "lrs", owner, kind=float, low=0.0)
+        check_training(owner, n_steps=self.n_steps, batch_size=self.batch_size)
+        check_float(self.val_fraction, "val_fraction", owner, low=0.0, high=1.0, low_open=True, high_open=True)
+        check_int(self.n_test, "n_test", owner, low=1)
+        check_int(self.n_fresh, "n_fresh", owner, low=1)
 
 
 @functools.lru_cache(maxsize=2)

@@ -18,7 +18,7 @@ from scipy.interpolate import CubicSpline
 
 from genlab._checks import check_int
 from genlab.data import make_knots
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import Comparison, Experiment, RunOutput, check_values, register
 from genlab.experiments._plots import plt, save, threshold_line
 from genlab.models import KnotsModel
 from genlab.sweep import Task, TaskOutput
@@ -36,6 +36,8 @@ class KnotsConfig:
     def __post_init__(self):
         check_int(self.n_draws, "n_draws", "knots", low=2)
         check_int(self.adam_epochs, "adam_epochs", "knots", low=1)
+        # K = 4 (K + 2 = N parameters, the interpolation threshold) is what the summary compares.
+        check_values(self, "knot_counts", "knots", low=0, includes=4)
 
 
 def _adam_k0(epochs: int, seed: int) -> list[tuple[int, float, float, float]]:

@@ -16,7 +16,14 @@ import pandas as pd
 
 from genlab._checks import check_int
 from genlab.data import make_mnist1d
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import (
+    Comparison,
+    Experiment,
+    RunOutput,
+    check_training,
+    check_values,
+    register,
+)
 from genlab.experiments._plots import plt, save
 from genlab.models import MNIST1DCNN, MNIST1DGRU, LogisticRegression, lecture_mlp
 from genlab.sweep import Task, TaskOutput
@@ -50,12 +57,13 @@ class BenchmarkConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_int(self.n_seeds, "n_seeds", "mnist1d-benchmark", low=1)
-        for m in self.models:
-            if m not in MODELS:
-                from genlab._checks import fail
-
-                raise fail("models", "mnist1d-benchmark", f"names among {{{', '.join(MODELS)}}}", self.models)
+        owner = "mnist1d-benchmark"
+        check_values(self, "models", owner, choices=list(MODELS))
+        check_int(self.n_seeds, "n_seeds", owner, low=1)
+        check_int(self.gru_seeds, "gru_seeds", owner, low=1)
+        check_int(self.gru_steps, "gru_steps", owner, low=1)
+        check_training(owner, optimizer="adam", lr=self.lr, batch_size=self.batch_size, n_steps=self.n_steps,
+                       eval_every=self.eval_every)
 
 
 @functools.lru_cache(maxsize=1)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from genlab._checks import check_int
+from genlab._checks import check_float, check_int
 from genlab.data import make_toy_regression, toy_function
-from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
+from genlab.experiments._framework import Comparison, Experiment, RunOutput, check_values, register
 from genlab.experiments._plots import plt, save
 from genlab.models import FixedJointModel
 from genlab.sweep import Task, TaskOutput
@@ -35,7 +35,14 @@ class VarianceReductionConfig:
     seed: int = 0
 
     def __post_init__(self):
-        check_int(self.n_repeats, "n_repeats", "variance-reduction", low=2)
+        owner = "variance-reduction"
+        check_int(self.n_data, "n_data", owner, low=2)
+        check_float(self.sigma, "sigma", owner, low=0.0)
+        check_int(self.n_hidden, "n_hidden", owner, low=1)
+        check_float(self.ridge, "ridge", owner, low=0.0)
+        check_int(self.n_repeats, "n_repeats", owner, low=2)
+        check_values(self, "bag_sizes", owner, low=1, includes=4)  # the summary compares bags of 4
+        check_values(self, "data_sizes", owner, low=2)
 
 
 def _bias_var(preds: np.ndarray, f: np.ndarray) -> tuple[float, float, float]:

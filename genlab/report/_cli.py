@@ -13,7 +13,7 @@ def register(app: typer.Typer) -> None:
     @app.command("reproduce")
     def reproduce_command(
         scale: str = typer.Option("quick", help="smoke (seconds), quick (the default) or paper."),
-        only: str = typer.Option("", help="Comma-separated experiment names; default: all."),
+        only: str = typer.Option(None, help="Comma-separated experiment names; default: all."),
         out: Path = typer.Option(Path("genlab-report"), help="Directory for the runs and report.html."),
         jobs: int = typer.Option(1, help="Experiments run at once, each in one local process (default 1: one after "
                                  "another, each spreading its tasks over --backend)."),
@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
         """Run the whole lecture's experiments (reusing finished runs, resuming an interrupted one) and write report.html."""
         from genlab.report._reproduce import reproduce
 
-        names = [n.strip() for n in only.split(",") if n.strip()] or None
+        names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
         result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, device=device, backend=backend.value,
                            workers=workers, scheduler=scheduler, echo=typer.echo)
         typer.echo(

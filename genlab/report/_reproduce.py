@@ -105,10 +105,14 @@ def reproduce(
     ``genlab sweep``); ``jobs > 1`` runs that many experiments at once in local processes
     instead (each running its own tasks), and needs the local backend.
     """
+    from genlab.experiments._framework import check_device, check_out_dir
     from genlab.report._html import build_report
     from genlab.sweep import BACKENDS, make_backend
 
     check_choice(scale, "scale", "reproduce", SCALES)
+    seed = check_int(seed, "seed", "genlab reproduce", low=0)
+    check_device(device, "genlab reproduce")
+    out = check_out_dir(out, "genlab reproduce")
     jobs = check_int(jobs, "jobs", "reproduce", low=1, high=os.cpu_count() or 1)
     check_choice(backend, "backend", "genlab reproduce", BACKENDS)
     if jobs > 1 and backend != "local":
@@ -116,7 +120,12 @@ def reproduce(
                              f"(it runs experiments in local processes). Got {jobs} instead.")
     catalogue = _catalogue()
     names = catalogue
-    if only:
+    if only is not None:
+        if not only:
+            raise ParameterError(
+                f"The 'only' parameter of reproduce must name experiments among {{{', '.join(catalogue)}}} "
+                f"(comma-separated). Got no name instead."
+            )
         unknown = [n for n in only if n not in catalogue]
         if unknown:
             raise ParameterError(
@@ -134,14 +143,16 @@ def reproduce(
     # An unreachable scheduler is refused before any work; one Dask cluster serves every experiment.
     exe = make_backend(backend, 1, workers, scheduler, owner="genlab reproduce") if backend == "dask" else backend
     try:
-        return _reproduce(names, scale, seed, Path(out), jobs, device, exe, workers, echo, build_report)
+        return _reproduce(names, scale, seed, out, jobs, device, exe, workers, echo, build_report)
     finally:
         if backend == "dask":
             exe.shutdown()
 
 
 def _reproduce(names, scale, seed, out, jobs, device, backend, workers, echo, build_report) -> ReproduceResult:
-    out.mkdir(parents=True, exist_ok=True)
+    from genlab.experiments._framework import make_out_dir
+
+    make_out_dir(out, "genlab reproduce")
     reused = [n for n in names if _is_complete(out / n, scale, seed)]
     todo = [n for n in names if n not in reused]
     for n in reused:

@@ -2,6 +2,7 @@
 its phenomenon. Quick-scale checks of the phenomena are marked slow (CI runs them)."""
 
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -177,7 +178,11 @@ def test_interrupted_run_computes_only_the_missing_tasks(tmp_path, smoke_runs):
     assert "resumed: 11 of 16 task(s)" in (out / "README.md").read_text()
 
 
-def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys):
+def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys, monkeypatch):
+    from genlab.experiments import _double_descent
+
+    # Width 0 is refused when planning; let it through so that its task fails (MLP refuses it).
+    monkeypatch.setattr(_double_descent, "check_values", lambda *args, **kwargs: None)
     out = tmp_path / "dd"
     with pytest.raises(ExperimentFailed, match=r"1 of 3 task\(s\) of double-descent failed after their retries"):
         run_experiment("double-descent", scale="smoke", out=out, backend="serial", widths=(2, 0, 4))
@@ -227,12 +232,95 @@ def test_cli_list_run_plot(tmp_path):
         (["run", "knots", "--set", "nonsense"], "KEY=VALUE"),
         (["plot", "/nonexistent"], "'run_dir' parameter"),
         (["run", "knots", "--scheduler", "tcp://127.0.0.1:9"], "'--scheduler' parameter of genlab run needs --backend dask"),
+        (["run", "bias-variance", "--scale", "smoke", "--set", "seed=3"], "(use --seed 3)"),
+        (["run", "bias-variance", "--scale", "smoke", "--set", "data_sizes=5"], "'data_sizes' parameter of bias-variance"),
     ],
 )
 def test_cli_bad_input_is_one_line_exit_2(tmp_path, args, needle):
     proc = genlab(*args, cwd=tmp_path)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and needle in proc.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def genlab_here(capsys, *args) -> tuple[int, str]:
+    """``genlab ARGS`` in this process (fast): its exit code and stderr."""
+    from genlab.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(list(args))
+    return exc.value.code, capsys.readouterr().err
+
+
+GG = ["run", "generalization-gap", "--scale", "smoke", "--backend", "serial", "--set"]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        # keys that are genlab run's own options
+        (["run", "bias-variance", "--set", "seed=3"], "Got 'seed=3' instead (use --seed 3)"),
+        (["run", "bias-variance", "--set", "scale=paper"], "(use --scale paper)"),
+        (["run", "bias-variance", "--set", "out=x"], "(use --out DIR)"),
+        (["run", "bias-variance", "--set", "name=knots"], "not one of genlab run's own options"),
+        # list fields
+        (["run", "bias-variance", "--set", "data_sizes=5"],
+         "The 'data_sizes' parameter of bias-variance must be a non-empty list of distinct ints in the range [2, inf). Got 5 instead."),
+        (["run", "bias-variance", "--set", "data_sizes=[]"], "'data_sizes' parameter of bias-variance must be a non-empty list"),
+        (["run", "bias-variance", "--set", 'data_sizes=["a"]'], "Got ['a'] instead."),
+        (["run", "bias-variance", "--set", "data_sizes=[-1]"], "Got [-1] instead."),
+        (["run", "bias-variance", "--set", "data_sizes=[6,6]"], "distinct"),
+        (["run", "knots", "--set", "knot_counts=[]"], "'knot_counts' parameter of knots"),
+        (["run", "knots", "--set", "knot_counts=[-1]"], "in the range [0, inf) that includes 4. Got [-1] instead."),
+        (["run", "double-descent-linear", "--set", "feature_counts=[]"], "'feature_counts' parameter of double-descent-linear"),
+        (["run", "double-descent-linear", "--set", "diabetes_sizes=[500]"], "in the range [1, 441]"),
+        (["run", "variance-reduction", "--set", "data_sizes=[]"], "'data_sizes' parameter of variance-reduction"),
+        (["run", "variance-reduction", "--set", "bag_sizes=[0]"], "'bag_sizes' parameter of variance-reduction"),
+        (["run", "double-descent", "--set", "widths=[0]"], "'widths' parameter of double-descent"),
+        (["run", "double-descent", "--set", "n_seeds=0"], "'n_seeds' parameter of double-descent"),
+        (["run", "hyperparameter-selection", "--set", "lrs=[]"], "'lrs' parameter of hyperparameter-selection"),
+        (["run", "mnist1d-benchmark", "--set", "models=mlp"],
+         "must be a non-empty list of distinct names among {'logistic', 'mlp', 'cnn', 'gru'}. Got 'mlp' instead."),
+        # training settings, checked as the TrainConfig the tasks build, named as the --set key
+        ([*GG, "lr=-1"], "The 'lr' parameter of generalization-gap must be a float in the range [0.0, inf). Got -1 instead."),
+        ([*GG, "n_steps=0"], "'n_steps' parameter of generalization-gap"),
+        ([*GG, "batch_size=0"], "'batch_size' parameter of generalization-gap"),
+        ([*GG, "schedule=bogus"], "'schedule' parameter of generalization-gap must be one of {'constant', "),
+        ([*GG, "eval_every=0"], "'eval_every' parameter of generalization-gap"),
+        (["run", "double-descent", "--set", "optimizer=bogus"], "'optimizer' parameter of double-descent must be one of"),
+        (["run", "mnist1d-benchmark", "--set", "gru_steps=0"], "'gru_steps' parameter of mnist1d-benchmark"),
+        # --out
+        (["run", "bias-variance", "--out", "afile/sub"], "'--out' parameter of genlab run must be a directory that can be "
+         "created and written. Got 'afile/sub' instead ('"),
+        (["run", "bias-variance", "--out", "afile"], "Got 'afile' instead (it is a file)"),
+        (["run", "bias-variance", "--out", "/proc/nope"], "'--out' parameter of genlab run"),
+    ],
+)
+def test_bad_run_input_is_refused_before_any_work(tmp_path, monkeypatch, capsys, args, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    code, err = genlab_here(capsys, *args, "--scale", "smoke", "--backend", "serial")
+    assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing was written
+
+
+def test_reproduce_command_round_trips_the_overrides(tmp_path):
+    """The recorded command, pasted in a shell, gives the same configuration (lists included)."""
+    import shlex
+
+    from genlab.experiments._cli import _parse_overrides
+    from genlab.experiments._framework import make_config
+
+    out = run_experiment("bias-variance", scale="smoke", seed=2, out=tmp_path / "bv", backend="serial",
+                         data_sizes=(6, 100), max_hidden=4)
+    command = json.loads((out / "summary.json").read_text())["command"]
+    assert f"Reproduce: `{command}`" in (out / "README.md").read_text()
+    args = shlex.split(command)
+    assert args[:3] == ["genlab", "run", "bias-variance"]
+    sets = [args[i + 1] for i, a in enumerate(args) if a == "--set"]
+    seed = int(args[args.index("--seed") + 1])
+    scale = args[args.index("--scale") + 1]
+    config = make_config(get_experiment("bias-variance"), scale, seed, _parse_overrides(sets))
+    assert json.loads(json.dumps(dataclasses.asdict(config))) == json.loads((out / "config.json").read_text())["config"]
 
 
 def test_genlab_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path):

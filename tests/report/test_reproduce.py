@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from genlab.experiments import list_experiments
 
@@ -93,3 +94,26 @@ def test_backend_options_are_checked_before_any_work(tmp_path, kwargs, needle):
     with pytest.raises(ParameterError, match=re.escape(needle)):
         reproduce(scale="smoke", out=tmp_path / "r", echo=None, **{"jobs": 1, **kwargs})
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--only", ","], "'only' parameter of reproduce must name experiments among {"),
+    (["--only", ""], "Got no name instead."),
+    (["--seed", "-1"], "The 'seed' parameter of genlab reproduce must be an int in the range [0, inf). Got -1 instead."),
+    pytest.param(["--device", "cuda"], "'device' parameter of genlab reproduce must be 'cpu' here",
+                 marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")),
+    (["--out", "afile"], "The '--out' parameter of genlab reproduce must be a directory that can be created and written. "
+                         "Got 'afile' instead (it is a file)."),
+    (["--out", "afile/sub"], "('afile' is a file)"),
+])
+def test_bad_reproduce_input_is_refused_before_any_work(tmp_path, monkeypatch, capsys, args, needle):
+    from genlab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SystemExit) as exc:
+        main(["reproduce", "--scale", "smoke", "--backend", "serial", "--only", "bias-variance", "--out", "r", *args])
+    cap = capsys.readouterr()
+    assert exc.value.code == 2 and needle in cap.err and len(cap.err.strip().splitlines()) == 1, cap.err
+    assert "running" not in cap.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]  # nothing was written

@@ -339,7 +339,7 @@ def _busy(store_dir: Path) -> None:
     if (store_dir / "sweep.lock").exists():
         from genlab.sweep._store import SweepLock
 
-        with SweepLock(store_dir):  # raises "Another genlab sweep (pid N) is writing to ..."
+        with SweepLock(store_dir):  # raises "Another genlab process (pid N) is writing to ..."
             pass
 
 

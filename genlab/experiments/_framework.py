@@ -31,6 +31,9 @@ from genlab import _forkserver
 from genlab._checks import ParameterError, check_choice, check_float, check_int, fail
 
 SCALES = ("smoke", "quick", "paper")
+# Experiments derive member seeds from the run's seed (up to seed * 100_000 + 99_999, double
+# descent): above this, a derived seed would pass 2**32 - 1, which generators take modulo 2**32.
+SEED_MAX = 40_000
 TASKS_DIR = "tasks"  #: the run directory's store of finished tasks
 # The local backend's workers import every experiment module once, before they are forked.
 WORKER_PRELOAD = _forkserver.EXPERIMENT_PRELOAD
@@ -449,7 +452,7 @@ def run_experiment(
 
     experiment = get_experiment(name)
     owner = f"genlab run {name}"
-    seed = check_int(seed, "seed", owner, low=0)
+    seed = check_int(seed, "seed", owner, low=0, high=SEED_MAX)
     check_device(device, owner)
     config = make_config(experiment, scale, seed, overrides)
     tasks = list(experiment.tasks(config, device))

@@ -105,12 +105,12 @@ def reproduce(
     ``genlab sweep``); ``jobs > 1`` runs that many experiments at once in local processes
     instead (each running its own tasks), and needs the local backend.
     """
-    from genlab.experiments._framework import check_device, check_out_dir
+    from genlab.experiments._framework import SEED_MAX, check_device, check_out_dir
     from genlab.report._html import build_report
     from genlab.sweep import BACKENDS, make_backend
 
     check_choice(scale, "scale", "reproduce", SCALES)
-    seed = check_int(seed, "seed", "genlab reproduce", low=0)
+    seed = check_int(seed, "seed", "genlab reproduce", low=0, high=SEED_MAX)
     check_device(device, "genlab reproduce")
     out = check_out_dir(out, "genlab reproduce")
     jobs = check_int(jobs, "jobs", "reproduce", low=1, high=os.cpu_count() or 1)

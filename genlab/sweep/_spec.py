@@ -118,9 +118,7 @@ def _check_value(config: dict, where: str) -> None:
 
         check_choice(config["activation"], "activation", OWNER, ACTIVATIONS)
         check_choice(config["init"], "init", OWNER, INITS)
-        check_float(config["init_scale"], "init_scale", OWNER, low=0.0, low_open=True)
-        if not math.isfinite(config["init_scale"]):
-            raise fail("init_scale", OWNER, "a finite float > 0", config["init_scale"])
+        check_float(config["init_scale"], "init_scale", OWNER, low=0.0, low_open=True)  # finite too
         n_train = _check_data(config["dataset"], config["data"])
         if config["n_train"] is not None and config["n_train"] > n_train:
             raise fail("n_train", OWNER, f"at most the dataset's {n_train} training samples (or null: all)", config["n_train"])

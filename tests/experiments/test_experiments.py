@@ -229,6 +229,7 @@ def test_cli_list_run_plot(tmp_path):
         (["run", "bias-varianse"], "Did you mean 'bias-variance'?"),
         (["run", "knots", "--scale", "big"], "'scale' parameter"),
         (["run", "knots", "--set", "n_draws=-1"], "'n_draws' parameter"),
+        (["run", "knots", "--seed", "4294967296"], "'seed' parameter of genlab run knots must be an int in the range [0, 40000]"),
         (["run", "knots", "--set", "nonsense"], "KEY=VALUE"),
         (["plot", "/nonexistent"], "'run_dir' parameter"),
         (["run", "knots", "--scheduler", "tcp://127.0.0.1:9"], "'--scheduler' parameter of genlab run needs --backend dask"),

@@ -99,7 +99,7 @@ def test_backend_options_are_checked_before_any_work(tmp_path, kwargs, needle):
 @pytest.mark.parametrize(("args", "needle"), [
     (["--only", ","], "'only' parameter of reproduce must name experiments among {"),
     (["--only", ""], "Got no name instead."),
-    (["--seed", "-1"], "The 'seed' parameter of genlab reproduce must be an int in the range [0, inf). Got -1 instead."),
+    (["--seed", "-1"], "The 'seed' parameter of genlab reproduce must be an int in the range [0, 40000]. Got -1 instead."),
     pytest.param(["--device", "cuda"], "'device' parameter of genlab reproduce must be 'cpu' here",
                  marks=pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is present")),
     (["--out", "afile"], "The '--out' parameter of genlab reproduce must be a directory that can be created and written. "

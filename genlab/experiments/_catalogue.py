@@ -1,24 +1,28 @@
-"""Importing this module registers every experiment, in the lecture's order."""
+"""Importing this module registers every experiment: one subpackage per lecture, in the course's order.
 
-from genlab.experiments import (  # noqa: F401
-    _bias_variance,
-    _double_descent,
-    _double_descent_linear,
-    _generalization_gap,
-    _hyperparameter_selection,
-    _knots,
-    _mnist1d_benchmark,
-    _variance_reduction,
-)
+Each lecture package (``measuring``, ``overfitting``, ``expressivity``, ``practice``, ``d2l``)
+declares its ``TITLE`` and ``ORDER``; every module in it registers its experiments, each with a
+``section`` (the report's heading) and an ``order`` inside the lecture. Adding an experiment is
+adding one module: nothing else lists it.
+"""
 
-# The lecture's order (ruff sorts the imports above alphabetically).
-ORDER = [
-    "mnist1d-benchmark",
-    "generalization-gap",
-    "bias-variance",
-    "variance-reduction",
-    "double-descent",
-    "double-descent-linear",
-    "knots",
-    "hyperparameter-selection",
-]
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+LECTURE_PACKAGES = ("measuring", "overfitting", "expressivity", "practice", "d2l")
+
+
+def _load() -> dict[str, object]:
+    lectures = {}
+    for name in LECTURE_PACKAGES:
+        package = importlib.import_module(f"genlab.experiments.{name}")
+        lectures[name] = package
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+            if info.name.startswith("_") and not info.ispkg:
+                importlib.import_module(f"{package.__name__}.{info.name}")
+    return lectures
+
+
+LECTURES = _load()  #: package name -> lecture package (TITLE, ORDER)

@@ -45,6 +45,30 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
+def parse_seeds(text: str | None, owner: str = "genlab run"):
+    """``--seeds``: ``N`` (N consecutive seeds from --seed) or a comma-separated list ``0,3,7``."""
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise ParameterError(f"The '--seeds' parameter of {owner} must be a count N or a comma-separated list of seeds "
+                             f"(0,3,7). Got {text!r} instead.") from None
+    return values[0] if len(parts) == 1 and "," not in text else values
+
+
+def echo_claims(summary: dict) -> None:
+    """One line per claim: its verdict over the seeds and the per-seed values."""
+    from genlab.experiments._claims import format_values
+    from genlab.experiments._framework import claims_headline
+
+    typer.echo(f"  {claims_headline(summary['claim_counts'])}")
+    for c in summary["claims"]:
+        mark = "holds" if c["verdict"] == "holds" else f"{c['n_holding']}/{c['n_seeds']}"
+        typer.echo(f"  [{mark:>5}] ({c['kind']}) {c['name']}: {format_values(c)}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_command() -> None:
@@ -60,7 +84,10 @@ def register(app: typer.Typer) -> None:
     def run_command(
         name: str = typer.Argument(..., help="Experiment name (see genlab list)."),
         scale: str = typer.Option("quick", help="smoke (seconds), quick (default, ~2 min at most) or paper."),
-        seed: int = typer.Option(0, help="Seed of everything random in the run."),
+        seed: int = typer.Option(0, help="First seed of the run (everything random derives from its seeds)."),
+        seeds: str = typer.Option(None, help="How many seeds (N: --seed, --seed+1, ...) or which (0,3,7); default: the "
+                                  "scale's number (3 or more at quick). Seeds train side by side as population members; "
+                                  "each claim is checked on every seed."),
         out: Path = typer.Option(None, help="Run directory (default runs/NAME). A run of the same configuration there is "
                                  "resumed (its finished tasks reused); anything else there is replaced."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
@@ -75,7 +102,7 @@ def register(app: typer.Typer) -> None:
         from genlab.experiments import ExperimentFailed, run_experiment
 
         try:
-            run_dir = run_experiment(name, scale=scale, seed=seed, out=out, device=device, backend=backend.value,
+            run_dir = run_experiment(name, scale=scale, seed=seed, seeds=parse_seeds(seeds), out=out, device=device, backend=backend.value,
                                      workers=workers, scheduler=scheduler, fresh=fresh, progress=None, echo=typer.echo,
                                      **_parse_overrides(set_))
         except ExperimentFailed as exc:
@@ -83,9 +110,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1) from None
         summary = json.loads((run_dir / "summary.json").read_text())
         typer.echo(f"{name} ({scale}) done in {summary['wall_time_s']:.1f} s -> {run_dir}")
-        for c in summary["comparisons"]:
-            mark = {True: "inside", False: "OUTSIDE", None: "ref"}[c["inside"]]
-            typer.echo(f"  [{mark:>7}] {c['quantity']}: measured {c['measured']:.4g}, published {c['published']}")
+        echo_claims(summary)
 
     @app.command("plot")
     def plot_command(run_dir: Path = typer.Argument(..., help="A run directory written by genlab run.")) -> None:

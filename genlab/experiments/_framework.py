@@ -28,12 +28,14 @@ from pathlib import Path
 import pandas as pd
 
 from genlab import _forkserver
-from genlab._checks import ParameterError, check_choice, check_float, check_int, fail
+from genlab._checks import ParameterError, check_choice, check_int
+from genlab.experiments._claims import Claim, tally
+from genlab.experiments._params import SEED_MAX
 
 SCALES = ("smoke", "quick", "paper")
-# Experiments derive member seeds from the run's seed (up to seed * 100_000 + 99_999, double
-# descent): above this, a derived seed would pass 2**32 - 1, which generators take modulo 2**32.
-SEED_MAX = 40_000
+#: Seeds per scale unless an experiment says otherwise: enough at quick scale that a claim
+#: holding "by luck" shows up as holding in fewer than all seeds.
+DEFAULT_N_SEEDS = {"smoke": 2, "quick": 3, "paper": 3}
 TASKS_DIR = "tasks"  #: the run directory's store of finished tasks
 # The local backend's workers import every experiment module once, before they are forked.
 WORKER_PRELOAD = _forkserver.EXPERIMENT_PRELOAD
@@ -45,33 +47,28 @@ class ExperimentFailed(RuntimeError):
 
 @dataclass(frozen=True)
 class Comparison:
-    """A measured number beside the published one; ``inside`` is None without a band."""
+    """A descriptive number beside its reference, without a verdict (verdicts are claims)."""
 
     quantity: str
     measured: float
     published: float | str | None
-    band: tuple[float, float] | None = None
     note: str = ""
 
-    @property
-    def inside(self) -> bool | None:
-        if self.band is None:
-            return None
-        return bool(self.band[0] <= self.measured <= self.band[1])
-
     def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["band"] = list(self.band) if self.band else None
-        d["inside"] = self.inside
-        return d
+        return dataclasses.asdict(self)
 
 
 @dataclass
 class RunOutput:
-    """What an experiment's ``run`` returns: tidy metrics, comparisons and headline numbers."""
+    """What an experiment's ``summarize`` returns: tidy metrics, claims, descriptive numbers, headline.
+
+    ``claims`` are checked on every seed of the run (see :mod:`genlab.experiments._claims`);
+    ``comparisons`` are numbers shown beside a reference without a verdict.
+    """
 
     metrics: pd.DataFrame
-    comparisons: list[Comparison]
+    claims: list[Claim]
+    comparisons: list[Comparison] = field(default_factory=list)
     headline: dict = field(default_factory=dict)
     models: dict = field(default_factory=dict)  #: name -> trained genlab model, saved under models/
 
@@ -85,7 +82,11 @@ class Experiment:
     ``summarize(config, outputs) -> RunOutput`` gets ``outputs[i]``, the output of
     ``tasks[i]``, read back from the store. ``plot(metrics, summary, out_dir) -> [file
     names]`` draws from stored data only. ``scales`` maps each scale to config overrides;
-    ``estimates`` says roughly how long each scale takes on a 2-core CPU.
+    ``n_seeds`` each scale to its default number of seeds (the run's replicates);
+    ``estimates`` says how long each scale takes on this project's 2-core CPU (measured by
+    ``genlab bench estimates``). ``section`` is the report's heading inside the lecture (the
+    experiment's package) and ``order`` its place there; ``series`` names the metrics columns
+    that tell one curve from another (the web runs browser groups by them).
     """
 
     name: str
@@ -99,40 +100,24 @@ class Experiment:
     summarize: Callable
     plot: Callable
     gpu_advised: bool = False
+    section: str = ""
+    order: int = 100
+    n_seeds: dict = field(default_factory=lambda: dict(DEFAULT_N_SEEDS))
+    series: tuple = ()
+
+    @property
+    def lecture(self) -> str:
+        """The lecture package the experiment belongs to (``measuring``, ``overfitting``, ...)."""
+        parts = self.tasks.__module__.split(".")
+        return parts[2] if len(parts) > 3 and parts[:2] == ["genlab", "experiments"] else ""
 
 
-def check_values(config, name: str, owner: str, *, kind: type = int, low=None, high=None, choices=None,
-                 includes=None, low_open: bool = False) -> tuple:
-    """Validate the list field ``name`` of a frozen config: a non-empty list of distinct ``kind``
-    values in ``[low, high]`` (or among ``choices``), holding ``includes`` when given; store it as
-    a tuple (``--set`` and a task's JSON arguments give lists) and return it."""
-    value = getattr(config, name)
-    if choices is not None:
-        allowed = "a non-empty list of distinct names among {" + ", ".join(map(repr, choices)) + "}"
-    else:
-        left = "(" if low_open or low is None else "["
-        right = ")" if high is None else "]"
-        bounds = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        allowed = f"a non-empty list of distinct {kind.__name__}s in the range {bounds}"
-    if includes is not None:
-        allowed += f" that includes {includes!r}"
-    shown = list(value) if isinstance(value, tuple) else value  # as given to --set (JSON)
-    if not isinstance(value, (list, tuple)) or not value:
-        raise fail(name, owner, allowed, shown)
-    for v in value:
-        try:
-            if choices is not None:
-                check_choice(v, name, owner, choices)
-            elif kind is int:
-                check_int(v, name, owner, low=low, high=high)
-            else:
-                check_float(v, name, owner, low=low, high=high, low_open=low_open)
-        except ParameterError:
-            raise fail(name, owner, allowed, shown) from None
-    if len(set(value)) != len(value) or (includes is not None and includes not in value):
-        raise fail(name, owner, allowed, shown)
-    object.__setattr__(config, name, tuple(value))
-    return tuple(value)
+def check_values(config, name: str, owner: str, **kw) -> tuple:  # TEMPORARY: until every config declares param()
+    from genlab.experiments._params import Constraint
+
+    value = Constraint(kind=kw.pop("kind", int), many=True, **kw).check(getattr(config, name), name, owner)
+    object.__setattr__(config, name, value)
+    return value
 
 
 def check_training(owner: str, **fields) -> None:
@@ -151,7 +136,8 @@ REGISTRY: dict[str, Experiment] = {}
 
 
 def register(experiment: Experiment) -> Experiment:
-    assert set(experiment.scales) == set(SCALES), experiment.name
+    assert set(experiment.scales) == set(SCALES) == set(experiment.n_seeds), experiment.name
+    assert experiment.name not in REGISTRY or REGISTRY[experiment.name].tasks.__module__ == experiment.tasks.__module__, experiment.name
     REGISTRY[experiment.name] = experiment
     return experiment
 
@@ -161,11 +147,12 @@ def _ensure_loaded() -> None:
 
 
 def list_experiments() -> list[Experiment]:
-    """Every experiment, in the lecture's order."""
-    from genlab.experiments._catalogue import ORDER
+    """Every experiment, in the course's order (lecture, then its place in the lecture)."""
+    from genlab.experiments._catalogue import LECTURES
 
     _ensure_loaded()
-    return sorted(REGISTRY.values(), key=lambda e: ORDER.index(e.name) if e.name in ORDER else len(ORDER))
+    rank = {name: getattr(pkg, "ORDER", 99) for name, pkg in LECTURES.items()}
+    return sorted(REGISTRY.values(), key=lambda e: (rank.get(e.lecture, 99), e.order, e.name))
 
 
 def get_experiment(name: str) -> Experiment:
@@ -182,10 +169,25 @@ def get_experiment(name: str) -> Experiment:
     return REGISTRY[name]
 
 
-def make_config(experiment: Experiment, scale: str, seed: int, overrides: dict):
-    """The experiment's config at ``scale`` with ``seed`` and user ``overrides`` (validated)."""
+def run_seeds(experiment: Experiment, scale: str, seed: int, seeds=None) -> tuple[int, ...]:
+    """The seeds of a run: ``seeds`` given as a list, else ``seeds`` (an int, default the scale's
+    number) consecutive seeds from ``seed``."""
+    owner = f"genlab run {experiment.name}"
+    seed = check_int(seed, "seed", owner, low=0, high=SEED_MAX)
+    if seeds is None:
+        seeds = experiment.n_seeds[scale]
+    if isinstance(seeds, (list, tuple)):
+        return tuple(seeds)  # checked by the config's declared constraint
+    n = check_int(seeds, "seeds", owner, low=1, high=SEED_MAX + 1 - seed)
+    return tuple(range(seed, seed + n))
+
+
+def make_config(experiment: Experiment, scale: str, seed: int, overrides: dict, seeds=None):
+    """The experiment's config at ``scale`` with the run's seeds and user ``overrides`` (validated)."""
     check_choice(scale, "scale", f"genlab run {experiment.name}", SCALES)
     fields = {f.name: f for f in dataclasses.fields(experiment.config_cls)}
+    if "seeds" in overrides:
+        raise ParameterError("The '--set' parameter of genlab run must not set 'seeds': use --seeds N or --seeds 0,3,7.")
     for key in overrides:
         if key not in fields:
             import difflib
@@ -196,7 +198,7 @@ def make_config(experiment: Experiment, scale: str, seed: int, overrides: dict):
                 f"The override {key!r} of genlab run {experiment.name} must be one of "
                 f"{{{', '.join(fields)}}}.{hint}"
             )
-    values = {**experiment.scales[scale], **overrides, "seed": seed}
+    values = {**experiment.scales[scale], **overrides, "seeds": run_seeds(experiment, scale, seed, seeds)}
     try:
         return experiment.config_cls(**values)
     except TypeError as exc:  # a wrong type inside a config value
@@ -313,7 +315,26 @@ def _reuse_note(summary: dict) -> str:
     return f"; resumed: {t['reused']} of {t['n_tasks']} task(s) read back from the run's store"
 
 
+SCALE_CAVEAT = {
+    "smoke": "Smoke scale checks that the code runs end to end: its claims are evaluated but not expected to hold.",
+    "quick": "Quick scale: fewer samples or steps than the publications, chosen so that the lecture's claims show "
+             "in every seed; numbers printed in publications are compared only where the setting allows.",
+    "paper": "Paper scale: the publications' settings.",
+}
+
+
+def claims_headline(counts: dict) -> str:
+    """'claims holding in all seeds: k of n (published k/n, qualitative k/n, genlab reference k/n)'."""
+    kinds = ", ".join(f"{label} {counts[k]['all_seeds']} of {counts[k]['n']}"
+                      for k, label in (("published", "published numbers"), ("qualitative", "qualitative claims"),
+                                       ("reference", "genlab reference runs")) if counts[k]["n"])
+    return f"claims holding in all seeds: {counts['all_seeds']} of {counts['n']}" + (f" ({kinds})" if kinds else "")
+
+
 def _readme(experiment: Experiment, summary: dict) -> str:
+    from genlab.experiments._claims import KIND_TEXT, format_values
+
+    seeds = summary["seeds"]
     lines = [
         f"# {experiment.title} (`{experiment.name}`)",
         "",
@@ -321,18 +342,29 @@ def _readme(experiment: Experiment, summary: dict) -> str:
         "",
         f"**Metrics.** {experiment.metrics_doc}",
         "",
-        f"Scale `{summary['scale']}`, seed {summary['seed']}, wall time {summary['wall_time_s']:.1f} s on "
+        f"Scale `{summary['scale']}`, {len(seeds)} seed(s) {seeds}, wall time {summary['wall_time_s']:.1f} s on "
         f"{summary['machine']['cpu_count']} CPU core(s) ({summary['machine']['device']}){_reuse_note(summary)}.",
+        SCALE_CAVEAT[summary["scale"]],
         f"Reproduce: `{summary['command']}`",
         "",
-        "| quantity | measured | published | band | inside? | note |",
-        "|---|---|---|---|---|---|",
+        f"## Claims: {claims_headline(summary['claim_counts'])}",
+        "",
+        "Each claim is evaluated on every seed; the verdict is the number of seeds where it holds.",
+        "",
+        "| claim | reference | published | band | holds in | per seed | note |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for c in summary["comparisons"]:
+    for c in summary["claims"]:
         band = f"[{c['band'][0]:.4g}, {c['band'][1]:.4g}]" if c["band"] else "—"
-        inside = {True: "yes", False: "**no**", None: "—"}[c["inside"]]
-        pub = f"{c['published']:.4g}" if isinstance(c["published"], float) else str(c["published"])
-        lines.append(f"| {c['quantity']} | {c['measured']:.4g} | {pub} | {band} | {inside} | {c['note']} |")
+        held = f"{c['n_holding']} of {c['n_seeds']}" + ("" if c["verdict"] == "holds" else " **(not all)**")
+        pub = f"{c['published']:.4g}" if isinstance(c["published"], float) else ("—" if c["published"] is None else str(c["published"]))
+        lines.append(f"| {c['name']} | {KIND_TEXT[c['kind']]}: {c['source']} | {pub} | {band} | {held} | "
+                     f"{format_values(c)} | {c['note']} |")
+    if summary["comparisons"]:
+        lines += ["", "## Further numbers (no verdict)", "", "| quantity | measured | reference | note |", "|---|---|---|---|"]
+        for c in summary["comparisons"]:
+            pub = f"{c['published']:.4g}" if isinstance(c["published"], float) else str(c["published"])
+            lines.append(f"| {c['quantity']} | {c['measured']:.4g} | {pub} | {c['note']} |")
     lines += ["", *[f"![{f}]({f})" for f in summary["figures"] if f.endswith(".png")], ""]
     return "\n".join(lines)
 
@@ -393,11 +425,13 @@ def _set_value(value) -> str:
     return json.dumps(list(value) if isinstance(value, tuple) else value)
 
 
-def reproduce_command(name: str, scale: str, seed: int, device: str, overrides: dict) -> str:
+def reproduce_command(name: str, scale: str, seeds: tuple[int, ...], device: str, overrides: dict) -> str:
     """The ``genlab run`` command line of a run, each argument shell-quoted (paste it in bash)."""
     import shlex
 
-    args = ["genlab", "run", name, "--scale", scale, "--seed", str(seed)]
+    consecutive = list(seeds) == list(range(seeds[0], seeds[0] + len(seeds)))
+    args = ["genlab", "run", name, "--scale", scale]
+    args += ["--seed", str(seeds[0]), "--seeds", str(len(seeds))] if consecutive else ["--seeds", ",".join(map(str, seeds))]
     if device != "cpu":
         args += ["--device", device]
     for key, value in overrides.items():
@@ -410,6 +444,7 @@ def run_experiment(
     *,
     scale: str = "quick",
     seed: int = 0,
+    seeds: int | list[int] | None = None,
     out: str | Path | None = None,
     device: str = "cpu",
     backend="local",
@@ -427,6 +462,11 @@ def run_experiment(
 
     Parameters
     ----------
+    seed, seeds
+        The run's seeds: ``seeds`` consecutive seeds from ``seed`` (default: the scale's number,
+        at least 3 at quick scale), or ``seeds`` given as a list. Each seed is an independent
+        replicate, trained beside the others as members of the same populations; every claim
+        is evaluated on each.
     out : path, optional
         The run directory (default ``runs/NAME``). A directory holding a run of the same
         experiment, scale, seed, device and configuration is resumed: its finished tasks are
@@ -444,7 +484,7 @@ def run_experiment(
     progress, echo
         The runner's progress bar and one-line messages (off by default).
     **overrides
-        Config fields of the experiment (``n_seeds=5``).
+        Config fields of the experiment (``n_steps=500``).
 
     The directory is complete once ``summary.json`` exists; a crash leaves no summary.
     """
@@ -454,7 +494,7 @@ def run_experiment(
     owner = f"genlab run {name}"
     seed = check_int(seed, "seed", owner, low=0, high=SEED_MAX)
     check_device(device, owner)
-    config = make_config(experiment, scale, seed, overrides)
+    config = make_config(experiment, scale, seed, overrides, seeds)
     tasks = list(experiment.tasks(config, device))
     sweep = TaskSweep(name, tuple(tasks))
     out = check_out_dir(out if out is not None else Path("runs") / name, "genlab run")
@@ -462,7 +502,8 @@ def run_experiment(
     owned = isinstance(backend, str)
     exe = make_backend(backend, len(sweep.runs()), workers, scheduler, preload=WORKER_PRELOAD, owner="genlab run") if owned else backend
     try:
-        header = {"experiment": name, "scale": scale, "seed": seed, "device": device, "config": dataclasses.asdict(config)}
+        header = {"experiment": name, "scale": scale, "seed": config.seeds[0], "seeds": list(config.seeds), "device": device,
+                  "config": dataclasses.asdict(config)}
         _prepare_run_dir(out, header, fresh)
         store_dir = out / TASKS_DIR
         t0 = time.perf_counter()
@@ -485,18 +526,29 @@ def run_experiment(
     result.metrics.to_csv(out / "metrics.csv", index=False)
     if result.models:
         _save_models(out / "models", result.models)
-    command = reproduce_command(name, scale, seed, device, overrides)
+    command = reproduce_command(name, scale, config.seeds, device, overrides)
+    claims = [c.to_dict() for c in result.claims]
+    bad = [c.quantity for c in result.comparisons if not isinstance(c, Comparison)]
+    assert not bad, f"{name}: comparisons must be Comparison rows (verdicts are claims): {bad}"
+    for c in result.claims:
+        assert c.seeds == config.seeds, f"{name}: claim {c.name!r} evaluated on seeds {c.seeds}, the run has {config.seeds}"
     summary = {
         "experiment": name,
         "title": experiment.title,
         "question": experiment.question,
+        "lecture": experiment.lecture,
+        "section": experiment.section,
+        "series": list(experiment.series),
         "scale": scale,
-        "seed": seed,
+        "seed": config.seeds[0],
+        "seeds": list(config.seeds),
         "wall_time_s": wall,
         "machine": machine_info(device),
         "command": command,
         "tasks": {"n_tasks": report.n_runs, "reused": report.n_skipped, "computed": report.n_done,
                   "backend": report.backend, "task_time_s": float(runs.wall_s.sum())},
+        "claims": claims,
+        "claim_counts": tally(claims),
         "comparisons": [c.to_dict() for c in result.comparisons],
         "metrics": result.headline,
         "figures": [],

@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("genlab-report"), help="Directory for the runs and report.html."),
         jobs: int = typer.Option(1, help="Experiments run at once, each in one local process (default 1: one after "
                                  "another, each spreading its tasks over --backend)."),
-        seed: int = typer.Option(0, help="Seed passed to every experiment."),
+        seed: int = typer.Option(0, help="First seed of every experiment."),
+        seeds: str = typer.Option(None, help="Seeds of every experiment: a count N (from --seed) or a list 0,3,7; "
+                                  "default: each scale's number (3 or more at quick)."),
         device: str = typer.Option("cpu", help="cpu or cuda."),
         backend: BackendName = typer.Option(BackendName.local, help="Where each experiment's tasks run: local process pool, "
                                             "dask (one cluster for all), or serial (in-process). The numbers do not depend on it."),
@@ -25,10 +27,11 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(None, min=1, help="Worker processes (default: one per core, at most one per task)."),
     ) -> None:
         """Run the whole lecture's experiments (reusing finished runs, resuming an interrupted one) and write report.html."""
+        from genlab.experiments._cli import parse_seeds
         from genlab.report._reproduce import reproduce
 
         names = None if only is None else [n.strip() for n in only.split(",") if n.strip()]
-        result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, device=device, backend=backend.value,
+        result = reproduce(scale=scale, only=names, out=out, jobs=jobs, seed=seed, seeds=parse_seeds(seeds, "genlab reproduce"), device=device, backend=backend.value,
                            workers=workers, scheduler=scheduler, echo=typer.echo)
         typer.echo(
             f"done: {len(result.ran)} run, {len(result.reused)} reused, "

@@ -16,14 +16,17 @@ from pathlib import Path
 from genlab._checks import ParameterError
 from genlab._io import atomic_path
 
-# The lecture's order ("Measuring performance and generalization"), then everything else.
-LECTURE_ORDER = [
-    ("MNIST-1D and its benchmark", ["mnist1d-benchmark", "generalization-gap"]),
-    ("Noise, bias and variance", ["bias-variance"]),
-    ("Reducing variance", ["variance-reduction"]),
-    ("Double descent", ["double-descent", "double-descent-linear", "knots"]),
-    ("Choosing hyperparameters", ["hyperparameter-selection"]),
-]
+
+def _lectures() -> list[tuple[str, str, list[str]]]:
+    """(lecture package, its title, its experiments in order), in the course's order."""
+    from genlab.experiments import list_experiments
+    from genlab.experiments._catalogue import LECTURES
+
+    out = []
+    for package, module in sorted(LECTURES.items(), key=lambda kv: getattr(kv[1], "ORDER", 99)):
+        names = [e.name for e in list_experiments() if e.lecture == package]
+        out.append((package, getattr(module, "TITLE", package), names))
+    return out
 
 
 @dataclass(frozen=True)
@@ -40,16 +43,23 @@ class StoredRun:
 
     @property
     def comparisons(self) -> list[dict]:
-        return list(self.summary.get("comparisons", []))
+        return [c for c in self.summary.get("comparisons", []) if isinstance(c, dict)]
+
+    @property
+    def claims(self) -> list[dict]:
+        return [c for c in self.summary.get("claims", []) if isinstance(c, dict)]
 
 
 @dataclass
 class ReportTally:
-    """How many published numbers were reproduced within their band."""
+    """Claims of all runs: those holding in every seed, in some, in none."""
 
-    inside: list[tuple[str, dict]] = field(default_factory=list)
-    outside: list[tuple[str, dict]] = field(default_factory=list)
-    unbanded: list[tuple[str, dict]] = field(default_factory=list)
+    holds: list[tuple[str, dict]] = field(default_factory=list)
+    partly: list[tuple[str, dict]] = field(default_factory=list)
+    fails: list[tuple[str, dict]] = field(default_factory=list)
+
+    def all_claims(self) -> list[dict]:
+        return [c for _, c in self.holds + self.partly + self.fails]
 
 
 def load_runs(runs_dir: str | Path) -> tuple[list[StoredRun], list[Path]]:
@@ -76,13 +86,8 @@ def load_runs(runs_dir: str | Path) -> tuple[list[StoredRun], list[Path]]:
 def tally(runs: list[StoredRun]) -> ReportTally:
     t = ReportTally()
     for run in runs:
-        for c in run.comparisons:
-            if c.get("inside") is True:
-                t.inside.append((run.name, c))
-            elif c.get("inside") is False:
-                t.outside.append((run.name, c))
-            else:
-                t.unbanded.append((run.name, c))
+        for c in run.claims:
+            {"holds": t.holds, "partly": t.partly}.get(c.get("verdict"), t.fails).append((run.name, c))
     return t
 
 
@@ -96,12 +101,28 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-def _mark(inside) -> str:
-    if inside is True:
-        return '<span class="pass">✔ inside</span>'
-    if inside is False:
-        return '<span class="fail">✘ outside</span>'
-    return '<span class="na">reference only</span>'
+def _mark(claim: dict) -> str:
+    n, k = claim.get("n_seeds", 0), claim.get("n_holding", 0)
+    if claim.get("verdict") == "holds":
+        return f'<span class="pass">✔ {k} of {n} seeds</span>'
+    if claim.get("verdict") == "partly":
+        return f'<span class="partly">◐ {k} of {n} seeds</span>'
+    return f'<span class="fail">✘ {k} of {n} seeds</span>'
+
+
+def _per_seed(claim: dict) -> str:
+    from genlab.experiments._claims import format_values
+
+    try:
+        return html.escape(format_values(claim))
+    except (KeyError, TypeError, ValueError):
+        return "—"
+
+
+def _kind(claim: dict) -> str:
+    from genlab.experiments._claims import KIND_TEXT
+
+    return f"<i>{html.escape(KIND_TEXT.get(claim.get('kind'), str(claim.get('kind'))))}</i>: {_fmt(claim.get('source'))}"
 
 
 def _figure_html(run: StoredRun, name: str) -> str:
@@ -120,12 +141,24 @@ def _run_section(run: StoredRun) -> str:
     s = run.summary
     rows = "".join(
         "<tr>"
-        f"<td>{_fmt(c.get('quantity'))}</td><td>{_fmt(c.get('measured'))}</td>"
+        f"<td>{_fmt(c.get('name'))}</td><td>{_kind(c)}</td>"
         f"<td>{_fmt(c.get('published'))}</td><td>{_fmt(c.get('band'))}</td>"
-        f"<td>{_mark(c.get('inside'))}</td><td>{_fmt(c.get('note'))}</td>"
+        f"<td>{_mark(c)}</td><td class='seeds'>{_per_seed(c)}</td><td>{_fmt(c.get('note'))}</td>"
         "</tr>"
+        for c in run.claims
+    )
+    numbers = "".join(
+        f"<tr><td>{_fmt(c.get('quantity'))}</td><td>{_fmt(c.get('measured'))}</td><td>{_fmt(c.get('published'))}</td>"
+        f"<td>{_fmt(c.get('note'))}</td></tr>"
         for c in run.comparisons
     )
+    numbers_html = (
+        '<table class="numbers"><thead><tr><th>further number (no verdict)</th><th>measured</th><th>reference</th>'
+        f"<th>note</th></tr></thead><tbody>{numbers}</tbody></table>" if numbers else ""
+    )
+    from genlab.experiments._framework import SCALE_CAVEAT
+
+    caveat = SCALE_CAVEAT.get(s.get("scale"), "")
     figures = [f for f in s.get("figures", []) if f.endswith(".png")] or list(s.get("figures", []))
     machine = s.get("machine", {})
     machine_text = ", ".join(f"{k}: {v}" for k, v in machine.items()) if machine else "—"
@@ -136,10 +169,12 @@ def _run_section(run: StoredRun) -> str:
   <h3>{html.escape(s.get("title", run.name))} <code>{html.escape(run.name)}</code></h3>
   <p class="question"><b>Question.</b> {html.escape(str(s.get("question", "")))}</p>
   <div class="figures">{"".join(_figure_html(run, f) for f in figures)}</div>
+  <p class="scale"><b>Scale {_fmt(s.get("scale"))}</b>, seeds {_fmt(", ".join(map(str, s.get("seeds", []))))}. {html.escape(caveat)}</p>
   <table class="comparison">
-    <thead><tr><th>quantity</th><th>measured</th><th>published</th><th>band</th><th>verdict</th><th>note</th></tr></thead>
-    <tbody>{rows or '<tr><td colspan="6">no published numbers to compare</td></tr>'}</tbody>
+    <thead><tr><th>claim</th><th>reference</th><th>published</th><th>band</th><th>verdict</th><th>per seed</th><th>note</th></tr></thead>
+    <tbody>{rows or '<tr><td colspan="7">no claims</td></tr>'}</tbody>
   </table>
+  {numbers_html}
   <details><summary>Configuration, machine and command</summary>
     <p><b>Scale</b> {_fmt(s.get("scale"))} · <b>seed</b> {_fmt(s.get("seed"))} ·
        <b>wall time</b> {f"{wall:.1f} s" if isinstance(wall, (int, float)) else "—"}</p>
@@ -157,7 +192,8 @@ section.experiment{border:1px solid #e3e3e3;border-radius:8px;padding:1em 1.2em;
 figure{display:inline-block;margin:.4em;max-width:100%} figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.8em;color:#666;text-align:center}
 table{border-collapse:collapse;width:100%;font-size:.92em} th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left}
-th{background:#f5f5f5} .pass{color:#18794e;font-weight:600} .fail{color:#c62828;font-weight:600} .na{color:#777}
+th{background:#f5f5f5} .pass{color:#18794e;font-weight:600} .fail{color:#c62828;font-weight:600} .partly{color:#b26a00;font-weight:600} .na{color:#777}
+td.seeds{font-size:.85em;white-space:normal}
 .summary{background:#f7f9fc;border:1px solid #dde5f0;border-radius:8px;padding:.8em 1.2em}
 pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em} code{background:#f3f3f3;padding:0 .2em}
 """
@@ -165,19 +201,21 @@ pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em} code{backgrou
 
 def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring performance and generalization") -> str:
     """Return the report's HTML text for the runs stored under ``runs_dir``."""
+    from genlab.experiments._claims import tally as count_claims
+    from genlab.experiments._framework import claims_headline
+
     runs, incomplete = load_runs(runs_dir)
     by_name = {r.name: r for r in runs}
     t = tally(runs)
-    n_banded = len(t.inside) + len(t.outside)
+    counts = count_claims(t.all_claims())
     misses = "".join(
-        f"<li><b>{html.escape(name)}</b>: {_fmt(c.get('quantity'))} measured {_fmt(c.get('measured'))}, "
-        f"published {_fmt(c.get('published'))} band {_fmt(c.get('band'))}"
+        f"<li><b>{html.escape(name)}</b>: {_fmt(c.get('name'))}: {_mark(c)} ({_per_seed(c)})"
         f"{' — ' + html.escape(str(c['note'])) if c.get('note') else ''}</li>"
-        for name, c in t.outside
+        for name, c in t.partly + t.fails
     )
     placed: list[StoredRun] = []
     body = []
-    for heading, names in LECTURE_ORDER:
+    for _package, heading, names in _lectures():
         present = [by_name[n] for n in names if n in by_name]
         if not present:
             continue
@@ -207,9 +245,11 @@ def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring perfo
 <p>Generated {generated} from {len(runs)} stored run(s) in <code>{html.escape(str(runs_dir))}</code>;
 total training wall time {total_wall:.0f} s.</p>
 <div class="summary">
-<p><b>{len(t.inside)} of {n_banded}</b> published numbers with a band were reproduced within it;
-{len(t.unbanded)} further numbers are shown beside the published ones without a band.</p>
-{"<p>Outside their band:</p><ul>" + misses + "</ul>" if misses else "<p>None outside its band.</p>"}
+<p class="headline"><b>{html.escape(claims_headline(counts))}</b>.</p>
+<p>Each claim is checked on every seed of its run. Published numbers (a publication's figure, table or notebook
+output), qualitative claims of the lectures and genlab's own reference runs are counted separately; the last are
+never counted as published.</p>
+{"<p>Claims that do not hold in every seed:</p><ul>" + misses + "</ul>" if misses else "<p>Every claim holds in every seed.</p>"}
 {incomplete_html}
 <ol>{toc}</ol>
 </div>

@@ -43,7 +43,8 @@ def _catalogue() -> list[str]:
     return [e.name for e in list_experiments()]
 
 
-def _is_complete(run_dir: Path, scale: str, seed: int) -> bool:
+def _is_complete(run_dir: Path, scale: str, seed: int, seeds) -> bool:
+    """Whether ``run_dir`` holds a finished run at ``scale`` with the seeds asked for."""
     summary = run_dir / "summary.json"
     if not summary.is_file():
         return False
@@ -51,10 +52,20 @@ def _is_complete(run_dir: Path, scale: str, seed: int) -> bool:
         s = json.loads(summary.read_text())
     except (OSError, json.JSONDecodeError):
         return False
-    return s.get("scale") == scale and s.get("seed") == seed
+    if not isinstance(s, dict) or s.get("scale") != scale:
+        return False
+    if seeds is None:  # the scale's default
+        from genlab.experiments import get_experiment
+
+        try:
+            seeds = get_experiment(s.get("experiment", run_dir.name)).n_seeds[scale]
+        except Exception:
+            return False
+    wanted = list(seeds) if isinstance(seeds, (list, tuple)) else list(range(seed, seed + seeds))
+    return s.get("seeds") == wanted
 
 
-def _run_one(name: str, scale: str, seed: int, out: str, device: str, backend, workers: int | None = None,
+def _run_one(name: str, scale: str, seed: int, seeds, out: str, device: str, backend, workers: int | None = None,
              threads: int | None = None) -> tuple[str, float, int]:
     """Run (or resume) one experiment in its scratch directory, then move it into place.
 
@@ -70,7 +81,7 @@ def _run_one(name: str, scale: str, seed: int, out: str, device: str, backend, w
     final = Path(out) / name
     scratch = Path(out) / f".{name}.partial"
     t0 = time.perf_counter()
-    run_experiment(name, scale=scale, seed=seed, out=scratch, device=device, backend=backend, workers=workers)
+    run_experiment(name, scale=scale, seed=seed, seeds=seeds, out=scratch, device=device, backend=backend, workers=workers)
     reused = json.loads((scratch / "summary.json").read_text()).get("tasks", {}).get("reused", 0)
     if final.exists():
         from genlab.experiments._framework import _is_run_dir
@@ -93,6 +104,7 @@ def reproduce(
     out: str | Path = "genlab-report",
     jobs: int = 1,
     seed: int = 0,
+    seeds: int | list[int] | None = None,
     device: str = "cpu",
     backend: str = "local",
     workers: int | None = None,
@@ -102,7 +114,8 @@ def reproduce(
     """Run every experiment (or ``only`` those) at ``scale`` into ``out``; write ``out/report.html``.
 
     ``backend``, ``workers`` and ``scheduler`` say where each experiment's tasks run (as for
-    ``genlab sweep``); ``jobs > 1`` runs that many experiments at once in local processes
+    ``genlab sweep``); ``seed`` and ``seeds`` are every experiment's (see
+    :func:`genlab.experiments.run_experiment`); ``jobs > 1`` runs that many experiments at once in local processes
     instead (each running its own tasks), and needs the local backend.
     """
     from genlab.experiments._framework import SEED_MAX, check_device, check_out_dir
@@ -111,6 +124,13 @@ def reproduce(
 
     check_choice(scale, "scale", "reproduce", SCALES)
     seed = check_int(seed, "seed", "genlab reproduce", low=0, high=SEED_MAX)
+    if isinstance(seeds, (list, tuple)):
+        if not seeds:
+            raise ParameterError("The '--seeds' parameter of genlab reproduce must be a count or a non-empty list. Got [] instead.")
+        for s in seeds:
+            check_int(s, "seeds", "genlab reproduce", low=0, high=SEED_MAX)
+    elif seeds is not None:
+        check_int(seeds, "seeds", "genlab reproduce", low=1, high=SEED_MAX + 1 - seed)
     check_device(device, "genlab reproduce")
     out = check_out_dir(out, "genlab reproduce")
     jobs = check_int(jobs, "jobs", "reproduce", low=1, high=os.cpu_count() or 1)
@@ -143,17 +163,17 @@ def reproduce(
     # An unreachable scheduler is refused before any work; one Dask cluster serves every experiment.
     exe = make_backend(backend, 1, workers, scheduler, owner="genlab reproduce") if backend == "dask" else backend
     try:
-        return _reproduce(names, scale, seed, out, jobs, device, exe, workers, echo, build_report)
+        return _reproduce(names, scale, seed, seeds, out, jobs, device, exe, workers, echo, build_report)
     finally:
         if backend == "dask":
             exe.shutdown()
 
 
-def _reproduce(names, scale, seed, out, jobs, device, backend, workers, echo, build_report) -> ReproduceResult:
+def _reproduce(names, scale, seed, seeds, out, jobs, device, backend, workers, echo, build_report) -> ReproduceResult:
     from genlab.experiments._framework import make_out_dir
 
     make_out_dir(out, "genlab reproduce")
-    reused = [n for n in names if _is_complete(out / n, scale, seed)]
+    reused = [n for n in names if _is_complete(out / n, scale, seed, seeds)]
     todo = [n for n in names if n not in reused]
     for n in reused:
         echo(f"reuse  {n}: finished run found in {out / n}")
@@ -177,12 +197,12 @@ def _reproduce(names, scale, seed, out, jobs, device, backend, workers, echo, bu
     if jobs == 1:
         for k, name in enumerate(todo, 1):
             echo(f"[{k}/{len(todo)}] running {name} ({scale}) …")
-            progress(*_run_one(name, scale, seed, str(out), device, backend, workers))
+            progress(*_run_one(name, scale, seed, seeds, str(out), device, backend, workers))
     else:
         from genlab import _forkserver
 
         with ProcessPoolExecutor(max_workers=jobs, mp_context=_forkserver.context(_forkserver.EXPERIMENT_PRELOAD)) as pool:
-            futures = [pool.submit(_run_one, n, scale, seed, str(out), device, None, None, threads) for n in todo]
+            futures = [pool.submit(_run_one, n, scale, seed, seeds, str(out), device, None, None, threads) for n in todo]
             echo(f"running {len(todo)} experiments in {jobs} processes …")
             for fut in as_completed(futures):
                 progress(*fut.result())

@@ -72,13 +72,32 @@ def echo_claims(summary: dict) -> None:
 def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_command() -> None:
-        """List the experiments with their scales' estimated CPU time."""
-        from genlab.experiments import list_experiments
+        """List the experiments by lecture, with each scale's time on this project's 2-core CPU.
 
+        Smoke and quick times are measured (``genlab bench estimates --write`` regenerates them);
+        paper times are the experiment's declared projection.
+        """
+        from genlab.bench._estimates import measured
+        from genlab.experiments import list_experiments
+        from genlab.experiments._catalogue import LECTURES
+
+        record = measured()
+        times = record.get("experiments", {})
+        lecture = None
         for e in list_experiments():
-            est = ", ".join(f"{s} {e.estimates[s]}" for s in ("smoke", "quick", "paper"))
+            if e.lecture != lecture:
+                lecture = e.lecture
+                typer.echo(f"\n== {getattr(LECTURES.get(lecture), 'TITLE', lecture)}")
+            parts = []
+            for s in ("smoke", "quick", "paper"):
+                t = times.get(e.name, {}).get(s)
+                parts.append(f"{s} {t:.0f} s (measured)" if isinstance(t, (int, float)) else f"{s} {e.estimates[s]} (declared)")
             gpu = "  [GPU advised for paper]" if e.gpu_advised else ""
-            typer.echo(f"{e.name:<26} {e.title}\n{'':<26} CPU time: {est}{gpu}")
+            typer.echo(f"{e.name:<26} {e.title}\n{'':<26} time: {', '.join(parts)}{gpu}")
+        if record:
+            cores = record.get("machine", {}).get("cpu_count", "?")
+            typer.echo(f"\nmeasured {record.get('date', '?')} on {cores} CPU core(s); `genlab bench estimates --write` "
+                       "measures them again")
 
     @app.command("run")
     def run_command(

@@ -542,6 +542,7 @@ def run_experiment(
         "scale": scale,
         "seed": config.seeds[0],
         "seeds": list(config.seeds),
+        "config": json.loads(json.dumps(dataclasses.asdict(config), default=str)),
         "wall_time_s": wall,
         "machine": machine_info(device),
         "command": command,

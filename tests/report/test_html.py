@@ -13,7 +13,13 @@ from genlab._checks import ParameterError  # noqa: E402
 from genlab.report import build_report, load_runs  # noqa: E402
 
 
-def write_run(root, name, comparisons, *, complete=True):
+def claim(name, values, band, kind="published", source="Fig 8.10", note=""):
+    from genlab.experiments._claims import in_band
+
+    return in_band(name, list(range(len(values))), values, band, kind=kind, source=source, published=0.5, note=note).to_dict()
+
+
+def write_run(root, name, claims, *, complete=True, comparisons=()):
     d = root / name
     d.mkdir()
     (d / "config.json").write_text(json.dumps({"experiment": name, "scale": "smoke", "seed": 0, "config": {"width": 3}}))
@@ -28,25 +34,25 @@ def write_run(root, name, comparisons, *, complete=True):
             "question": f"What does {name} show?",
             "scale": "smoke",
             "seed": 0,
+            "seeds": [0, 1, 2],
             "wall_time_s": 1.5,
             "machine": {"cpu_count": 2},
             "command": f"genlab run {name} --scale smoke --seed 0",
             "figures": ["curve.png"],
-            "comparisons": comparisons,
+            "claims": claims,
+            "comparisons": list(comparisons),
         }
         (d / "summary.json").write_text(json.dumps(summary))
     return d
 
 
 def test_report_has_a_section_per_run_with_figure_and_table(tmp_path):
-    write_run(tmp_path, "bias-variance", [
-        {"quantity": "best width", "measured": 3.0, "published": 3.5, "band": [3, 4], "inside": True, "note": ""},
-    ])
+    write_run(tmp_path, "bias-variance", [claim("best width", [3.0, 3.5, 3.2], (3, 4))])
     write_run(tmp_path, "double-descent", [
-        {"quantity": "peak error", "measured": 0.6, "published": 0.5, "band": [0.45, 0.55], "inside": False,
-         "note": "quick scale is smaller"},
-        {"quantity": "peak width", "measured": 70, "published": "~73", "band": None, "inside": None, "note": ""},
-    ])
+        claim("peak error", [0.6, 0.5, 0.52], (0.45, 0.55), note="quick scale is smaller"),
+        claim("a peak", [2.0, 3.0, 4.0], (1.0, 5.0), kind="qualitative", source="lecture"),
+        claim("reference level", [0.1, 0.1, 0.1], (0.0, 0.2), kind="reference", source="genlab quick run"),
+    ], comparisons=[{"quantity": "peak width", "measured": 70, "published": "~73", "note": ""}])
     write_run(tmp_path, "knots", [], complete=False)
     report = build_report(tmp_path)
     text = report.read_text()
@@ -57,9 +63,12 @@ def test_report_has_a_section_per_run_with_figure_and_table(tmp_path):
         assert "data:image/png;base64," in section.group(1)
         assert "<table class=\"comparison\">" in section.group(1)
         assert f"genlab run {name}" in section.group(1)
-    # Summary counts only banded numbers: 1 of 2 inside; the miss is listed with its note.
-    assert "<b>1 of 2</b>" in text
-    assert "quick scale is smaller" in text
+    # The headline counts claims holding in every seed, the kinds of reference separately;
+    # a claim holding in 2 of 3 seeds is listed as such with its per-seed values and note.
+    assert ("claims holding in all seeds: 3 of 4 (published numbers 1 of 2, qualitative claims 1 of 1, "
+            "genlab reference runs 1 of 1)") in text
+    assert "◐ 2 of 3 seeds" in text and "s0: 0.6 ✘" in text and "quick scale is smaller" in text
+    assert "peak width" in text and "no verdict" in text
     # The interrupted run is reported as incomplete, not silently dropped.
     assert "Incomplete runs" in text and "knots" in text
     # Self-contained: no external resources.

@@ -1,0 +1,86 @@
+"""double-descent (UDL Fig 8.10): the claims read each seed's curve, and fail on curves without the lesson."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from experiment_helpers import claim, summary_of
+
+from genlab.experiments import run_experiment
+from genlab.experiments.measuring._double_descent import (
+    CLEAN_MAX_RISE,
+    NOISY_MIN_RISE,
+    curves,
+    shape_claims,
+    threshold_width,
+)
+
+WIDTHS = [4, 8, 12, 16, 20, 24, 32, 48, 64, 128]
+
+
+def metrics_from(noisy, clean, seeds=(0, 1, 2)):
+    """Tidy final test errors (fractions) for each seed: the same curves for every seed."""
+    rows = []
+    for s in seeds:
+        for w, n, c in zip(WIDTHS, noisy, clean):
+            rows += [{"width": w, "condition": "noisy", "seed": s, "split": "test", "metric": "error", "value": n},
+                     {"width": w, "condition": "clean", "seed": s, "split": "test", "metric": "error", "value": c}]
+    return pd.DataFrame(rows)
+
+
+H = threshold_width(2000)  # ~25.7
+GOOD_NOISY = [0.52, 0.45, 0.43, 0.44, 0.47, 0.50, 0.49, 0.45, 0.42, 0.40]  # a first minimum, a peak near h*, a descent
+GOOD_CLEAN = [0.50, 0.40, 0.36, 0.34, 0.33, 0.325, 0.32, 0.31, 0.30, 0.29]
+
+
+def verdicts(noisy, clean):
+    err = curves(metrics_from(noisy, clean))
+    return {c.name.split(":")[0] + ":" + c.name.split(":")[1][:20]: c.verdict for c in shape_claims(err, [0, 1, 2], H)}
+
+
+def test_the_lesson_holds_on_a_double_descent_curve():
+    assert set(verdicts(GOOD_NOISY, GOOD_CLEAN).values()) == {"holds"}
+
+
+def test_a_curve_without_a_peak_fails():
+    monotone = [0.52, 0.48, 0.46, 0.45, 0.44, 0.43, 0.42, 0.41, 0.40, 0.39]
+    claims = {c.name: c for c in shape_claims(curves(metrics_from(monotone, GOOD_CLEAN)), [0, 1, 2], H)}
+    assert claims["noisy: rise of test error from its first minimum to the peak (points)"].verdict == "fails"
+
+
+def test_a_peak_far_from_the_threshold_fails():
+    late = [0.52, 0.45, 0.43, 0.42, 0.41, 0.40, 0.41, 0.42, 0.50, 0.40]  # peak at h = 64, 2.5x h*
+    claims = {c.name: c for c in shape_claims(curves(metrics_from(late, GOOD_CLEAN)), [0, 1, 2], H)}
+    assert claims["noisy: width of the test-error peak / interpolation width"].verdict == "fails"
+
+
+def test_no_second_descent_fails():
+    stays = [0.52, 0.45, 0.43, 0.44, 0.47, 0.50, 0.50, 0.50, 0.50, 0.495]
+    claims = {c.name: c for c in shape_claims(curves(metrics_from(stays, GOOD_CLEAN)), [0, 1, 2], H)}
+    assert claims["noisy: test error at the largest width minus at the peak (points)"].verdict == "fails"
+
+
+def test_a_clean_curve_with_a_peak_fails_and_the_bands_do_not_touch():
+    assert CLEAN_MAX_RISE < NOISY_MIN_RISE  # no curve passes for both clean and noisy
+    claims = {c.name: c for c in shape_claims(curves(metrics_from(GOOD_NOISY, GOOD_NOISY)), [0, 1, 2], H)}
+    assert claims["clean: largest rise of test error above its running minimum (points)"].verdict == "fails"
+
+
+def test_smoke_run_trains_every_seed_and_width(smoke):
+    run = smoke("double-descent")
+    m = pd.read_csv(run / "metrics.csv")
+    assert sorted(m.seed.unique()) == [0, 1] and sorted(m.width.unique()) == [2, 4, 8, 16]
+    train = m[(m.split == "train") & (m.metric == "error")].pivot_table(index="width", columns="condition", values="value")
+    # Capacity fits the training set better: the widest model fits more than the narrowest.
+    assert (train.loc[16] < train.loc[2] - 0.05).all()
+    # Seeds are replicates with their own data draws: their numbers differ.
+    test = m[(m.split == "test") & (m.metric == "error")].pivot_table(index=["width", "condition"], columns="seed", values="value")
+    assert (test[0] != test[1]).any()
+    assert summary_of(run)["metrics"]["threshold_width"] == pytest.approx(threshold_width(200))
+
+
+@pytest.mark.slow
+def test_quick_double_descent_claims_hold_in_every_seed(tmp_path):
+    run = run_experiment("double-descent", scale="quick", out=tmp_path / "dd")
+    for c in summary_of(run)["claims"]:
+        assert c["verdict"] == "holds", (c["name"], c["values"])
+    assert np.isfinite(claim(run, "noisy: rise")["values"]).all()

@@ -104,6 +104,8 @@ class Experiment:
     order: int = 100
     n_seeds: dict = field(default_factory=lambda: dict(DEFAULT_N_SEEDS))
     series: tuple = ()
+    #: ``work(config) -> (FLOP, steps field)``: the arithmetic of a configuration, for ``genlab bench paper``
+    work: Callable | None = None
 
     @property
     def lecture(self) -> str:

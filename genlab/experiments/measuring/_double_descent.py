@@ -86,6 +86,18 @@ def width_task(width: int, n_train: int, n_test: int, seeds: list, label_noise: 
     return TaskOutput(rows)
 
 
+def work(cfg: DoubleDescentConfig) -> tuple[float, str]:
+    """FLOP of a run: 6 x parameters x samples per full-batch step (forward 2, backward 4), plus
+    each member's two final evaluations (2 x parameters x (train + test)); over widths, conditions, seeds."""
+    members = 2 * len(cfg.seeds)
+    total = 0.0
+    for h in cfg.widths:
+        params = n_parameters(MLP(40, 10, width=h, depth=2, seed=0))
+        batch = cfg.batch_size or cfg.n_train
+        total += members * params * (6 * batch * cfg.n_steps + 2 * (cfg.n_train + cfg.n_test))
+    return total, "n_steps"
+
+
 def tasks(cfg: DoubleDescentConfig, device: str) -> list[Task]:
     shared = {"n_train": cfg.n_train, "n_test": cfg.n_test, "seeds": cfg.seeds, "label_noise": cfg.label_noise,
               "optimizer": cfg.optimizer, "lr": cfg.lr, "batch_size": cfg.batch_size, "n_steps": cfg.n_steps,
@@ -208,6 +220,7 @@ register(Experiment(
     section="Double descent",
     order=50,
     series=("condition", "seed", "split"),
+    work=work,
     estimates={"smoke": "2 s", "quick": "~1 min", "paper": "~4 h on CPU (GPU advised)"},
     tasks=tasks,
     summarize=summarize,

@@ -17,14 +17,24 @@ from genlab.experiments.measuring._double_descent import (
 WIDTHS = [4, 8, 12, 16, 20, 24, 32, 48, 64, 128]
 
 
-def metrics_from(noisy, clean, seeds=(0, 1, 2)):
-    """Tidy final test errors (fractions) for each seed: the same curves for every seed."""
+LOSS_PEAKED = [1.7, 1.9, 2.6, 5.0, 9.0, 18.0, 13.0, 9.0, 7.5, 5.5]  # peaks at h = 24, 3.3x the last
+
+
+def metrics_from(noisy, clean, seeds=(0, 1, 2), loss=LOSS_PEAKED):
+    """Tidy final test errors (fractions) and losses for each seed: the same curves for every seed."""
     rows = []
     for s in seeds:
-        for w, n, c in zip(WIDTHS, noisy, clean):
-            rows += [{"width": w, "condition": "noisy", "seed": s, "split": "test", "metric": "error", "value": n},
-                     {"width": w, "condition": "clean", "seed": s, "split": "test", "metric": "error", "value": c}]
+        for w, n, c, ell in zip(WIDTHS, noisy, clean, loss):
+            for condition, err in (("noisy", n), ("clean", c)):
+                rows += [{"width": w, "condition": condition, "seed": s, "split": "test", "metric": "error", "value": err},
+                         {"width": w, "condition": condition, "seed": s, "split": "test", "metric": "loss", "value": ell}]
     return pd.DataFrame(rows)
+
+
+def claims_of(noisy, clean, loss=LOSS_PEAKED, book_size=True):
+    m = metrics_from(noisy, clean, loss=loss)
+    claims, _, _ = shape_claims(curves(m), [0, 1, 2], H, curves(m, metric="loss"), book_size)
+    return {c.name: c for c in claims}
 
 
 H = threshold_width(2000)  # ~25.7
@@ -32,36 +42,39 @@ GOOD_NOISY = [0.52, 0.45, 0.43, 0.44, 0.47, 0.50, 0.49, 0.45, 0.42, 0.40]  # a f
 GOOD_CLEAN = [0.50, 0.40, 0.36, 0.34, 0.33, 0.325, 0.32, 0.31, 0.30, 0.29]
 
 
-def verdicts(noisy, clean):
-    err = curves(metrics_from(noisy, clean))
-    return {c.name.split(":")[0] + ":" + c.name.split(":")[1][:20]: c.verdict for c in shape_claims(err, [0, 1, 2], H)}
-
-
 def test_the_lesson_holds_on_a_double_descent_curve():
-    assert set(verdicts(GOOD_NOISY, GOOD_CLEAN).values()) == {"holds"}
+    claims = claims_of(GOOD_NOISY, GOOD_CLEAN)
+    assert len(claims) == 6 and {c.verdict for c in claims.values()} == {"holds"}
+    assert len(claims_of(GOOD_NOISY, GOOD_CLEAN, book_size=False)) == 4  # clean-vs-noisy bands: the book's size only
 
 
 def test_a_curve_without_a_peak_fails():
     monotone = [0.52, 0.48, 0.46, 0.45, 0.44, 0.43, 0.42, 0.41, 0.40, 0.39]
-    claims = {c.name: c for c in shape_claims(curves(metrics_from(monotone, GOOD_CLEAN)), [0, 1, 2], H)}
+    claims = claims_of(monotone, GOOD_CLEAN)
     assert claims["noisy: rise of test error from its first minimum to the peak (points)"].verdict == "fails"
+    assert claims["noisy: width of the test-error peak / interpolation width"].verdict == "fails"  # no real peak
 
 
 def test_a_peak_far_from_the_threshold_fails():
     late = [0.52, 0.45, 0.43, 0.42, 0.41, 0.40, 0.41, 0.42, 0.50, 0.40]  # peak at h = 64, 2.5x h*
-    claims = {c.name: c for c in shape_claims(curves(metrics_from(late, GOOD_CLEAN)), [0, 1, 2], H)}
-    assert claims["noisy: width of the test-error peak / interpolation width"].verdict == "fails"
+    assert claims_of(late, GOOD_CLEAN)["noisy: width of the test-error peak / interpolation width"].verdict == "fails"
 
 
 def test_no_second_descent_fails():
     stays = [0.52, 0.45, 0.43, 0.44, 0.47, 0.50, 0.50, 0.50, 0.50, 0.495]
-    claims = {c.name: c for c in shape_claims(curves(metrics_from(stays, GOOD_CLEAN)), [0, 1, 2], H)}
-    assert claims["noisy: test error at the largest width minus at the peak (points)"].verdict == "fails"
+    assert claims_of(stays, GOOD_CLEAN)["noisy: test error at the largest width minus at the peak (points)"].verdict == "fails"
+
+
+def test_a_loss_without_a_peak_fails():
+    flat = [1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.1, 1.0, 0.9, 0.8]
+    claims = claims_of(GOOD_NOISY, GOOD_CLEAN, loss=flat)
+    assert claims["noisy: width of the test-loss peak / interpolation width"].verdict == "fails"
+    assert claims["clean: width of the test-loss peak / interpolation width"].verdict == "fails"
 
 
 def test_a_clean_curve_with_a_peak_fails_and_the_bands_do_not_touch():
     assert CLEAN_MAX_RISE < NOISY_MIN_RISE  # no curve passes for both clean and noisy
-    claims = {c.name: c for c in shape_claims(curves(metrics_from(GOOD_NOISY, GOOD_NOISY)), [0, 1, 2], H)}
+    claims = claims_of(GOOD_NOISY, GOOD_NOISY)
     assert claims["clean: largest rise of test error above its running minimum (points)"].verdict == "fails"
 
 

@@ -45,6 +45,51 @@ def _parse_overrides(pairs: list[str]) -> dict:
     return out
 
 
+# Config fields by what they size, for the size check of `genlab run --set` (names shared by the
+# experiments' configs; a field that is a tuple counts by its largest value, widths by each one).
+_WIDTH_FIELDS = ("width", "widths", "max_hidden", "fixed_hidden", "n_hidden", "feature_counts", "knot_counts")
+_MEMBER_FIELDS = ("n_seeds",)  # models trained together as one population
+_SAMPLE_FIELDS = ("n_train", "n_samples", "n_data", "n_points", "data_sizes", "diabetes_sizes")
+_EVAL_FIELDS = ("n_test", "n_fresh")
+_STEP_FIELDS = ("n_steps", "gru_steps", "adam_epochs")
+
+
+def _largest(config, names) -> int:
+    values = []
+    for name in names:
+        v = getattr(config, name, None)
+        for x in (v if isinstance(v, (tuple, list)) else [v]):
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                values.append(x)
+    return int(max(values)) if values else 0
+
+
+def check_run_size(name: str, scale: str, seed: int, overrides: dict) -> None:
+    """Refuse, before any work, an experiment whose overrides (a width of 10**6, 10**12 steps)
+    cannot fit: a lower-bound estimate of one MLP-like population's memory and of the run's
+    compute, read from the config fields that size it (see :mod:`genlab._sizes`)."""
+    if not overrides:
+        return  # the declared scales are sized by their authors
+    from genlab._sizes import check_fits, mlp_estimate, optimizer_copies
+    from genlab.experiments._framework import get_experiment, make_config
+
+    experiment = get_experiment(name)
+    config = make_config(experiment, scale, seed, overrides)  # the same checks run_experiment makes
+    widths = [w for f in _WIDTH_FIELDS for v in [getattr(config, f, None)]
+              for w in (v if isinstance(v, (tuple, list)) else [v]) if isinstance(w, int) and not isinstance(w, bool)] or [1]
+    n_train = max(_largest(config, _SAMPLE_FIELDS), 1)
+    batch = getattr(config, "batch_size", None)
+    est = [mlp_estimate(n_members=max(_largest(config, _MEMBER_FIELDS), 1), in_features=1, out_features=1,
+                        width=w, depth=int(getattr(config, "depth", 1) or 1), n_train=n_train,
+                        n_eval=max(_largest(config, _EVAL_FIELDS), 1),
+                        batch_size=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
+                        n_steps=max(_largest(config, _STEP_FIELDS), 1), eval_every=int(getattr(config, "eval_every", 1) or 1),
+                        copies=optimizer_copies(getattr(config, "optimizer", "sgd"), getattr(config, "momentum", 0.0) or 0.0))
+           for w in widths]
+    shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+    check_fits(max(m for m, _ in est), sum(t for _, t in est), f"this run ({shown})", f"genlab run {name}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("list")
     def list_command() -> None:
@@ -74,10 +119,12 @@ def register(app: typer.Typer) -> None:
         """Run one experiment: config.json, tasks/ (the resumable store), metrics.csv, figures, README.md, summary.json."""
         from genlab.experiments import ExperimentFailed, run_experiment
 
+        overrides = _parse_overrides(set_)
+        check_run_size(name, scale, seed, overrides)
         try:
             run_dir = run_experiment(name, scale=scale, seed=seed, out=out, device=device, backend=backend.value,
                                      workers=workers, scheduler=scheduler, fresh=fresh, progress=None, echo=typer.echo,
-                                     **_parse_overrides(set_))
+                                     **overrides)
         except ExperimentFailed as exc:
             typer.echo(f"genlab: {exc}", err=True)
             raise typer.Exit(1) from None

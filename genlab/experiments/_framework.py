@@ -532,8 +532,9 @@ def plot_run(run_dir: str | Path) -> list[str]:
     metrics = read_csv(metrics_path)
     try:
         return experiment.plot(metrics, summary, run_dir)
-    except KeyError as exc:  # a column (or summary key) the figures read is missing
-        raise DamagedFileError(metrics_path, f"it (or summary.json) lacks {exc.args[0]!r}, which the {experiment.name} "
+    except (KeyError, AttributeError) as exc:  # a column (or summary key) the figures read is missing
+        missing = exc.name if isinstance(exc, AttributeError) else exc.args[0]
+        raise DamagedFileError(metrics_path, f"it (or summary.json) lacks {missing!r}, which the {experiment.name} "
                                f"figures read (its columns: {', '.join(map(str, metrics.columns))})") from None
     except (IndexError, ValueError, TypeError) as exc:  # rows missing or of the wrong type
         raise DamagedFileError(metrics_path, f"the {experiment.name} figures cannot be drawn from it and summary.json "

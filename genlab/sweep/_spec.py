@@ -274,8 +274,8 @@ class Sweep:
 def sweep_from_dict(d: dict, *, name: str = "sweep", source: str = "sweep file") -> Sweep:
     """Build a :class:`Sweep` from a parsed TOML/JSON document (see the package docs).
 
-    The document must be a table with at least one axis (``grid`` or ``random``): an empty file,
-    or a ``[grid]`` without axes, is refused rather than run as one default MLP. ``source``
+    The document must be a table; an empty one, or a ``[grid]`` (``[random]``) without axes, is
+    refused rather than run as one default MLP (``[base]`` alone declares one run). ``source``
     names the document in errors.
     """
     if not isinstance(d, dict):
@@ -295,8 +295,8 @@ def sweep_from_dict(d: dict, *, name: str = "sweep", source: str = "sweep file")
     random = dict(d.get("random", {}))
     n_samples = random.pop("n_samples", 1)
     random_seed = random.pop("seed", 0)
-    if not d.get("grid") and not random:
-        got = "an empty document" if not d else ("a [grid] without axes" if "grid" in d else "no [grid] or [random] table")
+    if not d.get("grid") and not random and (not d or "grid" in d or "random" in d):  # [base] alone: one run
+        got = "an empty document" if not d else ("a [grid] without axes" if "grid" in d else "a [random] without axes")
         raise ParameterError(f"The {source} must declare at least one axis in [grid] (e.g. width = [8, 16]) or [random]. Got {got} instead.")
     return Sweep(name=d.get("name", name), base=dict(d.get("base", {})), grid=dict(d.get("grid", {})),
                  random=random, n_samples=n_samples, random_seed=random_seed)

@@ -281,7 +281,7 @@ class Store:
         for i, rid, config, final in zip(df.index, df.id, df.config, df.final):
             try:
                 self._json(config, f"run {rid}'s config")
-                if final is not None:
+                if isinstance(final, str) or not pd.isna(final):  # NULL (None, or NaN) for a failed run
                     self._json(final, f"run {rid}'s final metrics")
             except DamagedFileError as exc:
                 if on_damaged is None:

@@ -11,6 +11,7 @@ import pytest
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS / "sweep"))  # sweep_faults: the toy group function
 sys.path.insert(0, str(Path(__file__).parent))  # fault_helpers
+from fault_helpers import TOY  # noqa: E402
 
 
 def _main(capsys, *args):
@@ -47,10 +48,6 @@ def run_copy(smoke_run, tmp_path):
     dst = tmp_path / "runs" / "variance-reduction"
     shutil.copytree(smoke_run, dst)
     return dst
-
-
-TOY = {"name": "toy", "base": {"n_steps": 20, "eval_every": 5, "data": {"n_samples": 300}},
-       "grid": {"width": [8, 16], "seed": [0, 1]}}
 
 
 @pytest.fixture(scope="session")

@@ -10,3 +10,8 @@ def assert_refused(result, *needles):
     assert "Traceback" not in err
     for needle in needles:
         assert needle in err, (needle, err)
+
+
+# A small sweep (4 runs) for the toy group function of tests/sweep/sweep_faults.py.
+TOY = {"name": "toy", "base": {"n_steps": 20, "eval_every": 5, "data": {"n_samples": 300}},
+       "grid": {"width": [8, 16], "seed": [0, 1]}}

@@ -30,6 +30,19 @@ class ParameterTypeError(UserError, TypeError):
     """A user-supplied parameter has the wrong type (same message template as ParameterError)."""
 
 
+class DamagedFileError(UserError):
+    """A file genlab reads is damaged (not parseable, or without what it must hold).
+
+    The message names the file and what is wrong with it; ``path`` is the file. Commands over
+    many runs catch it to skip the damaged run with a warning and go on.
+    """
+
+    def __init__(self, path, problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"The file {self.path!r} is damaged: {problem}.")
+
+
 SEED_MAX = 2**32 - 1  # NumPy's and torch's generators take seeds modulo 2**32: larger ones alias
 
 

@@ -7,6 +7,7 @@ collects them and turns user errors into one line and exit code 2 (never a trace
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from pathlib import Path
 
@@ -67,8 +68,17 @@ def _start_workers_early(args: list[str]) -> None:
     _forkserver.start(preload[args[0]])
 
 
+def _terminate(signum, frame) -> None:
+    raise KeyboardInterrupt  # SIGTERM (kill, timeout, a batch scheduler) ends the run as Ctrl-C does
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``genlab`` console script."""
+    # Without this a SIGTERM kills the driver on the spot: its worker pool is never shut down
+    # and the resource tracker warns of leaked semaphores. As a KeyboardInterrupt the runner
+    # keeps what is committed, stops its workers and says how to resume.
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _terminate)
     _start_workers_early(sys.argv[1:] if argv is None else list(argv))
     command = typer.main.get_command(build_app())
     try:

@@ -25,7 +25,9 @@ def plot_dataset(data, path: str | Path, *, per_class: int = 4) -> None:
         fig = _plot_regression(plt, data)
     else:  # pragma: no cover - every generator returns one of the above
         raise TypeError(f"cannot plot {type(data).__name__}")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    svg = str(path).endswith(".svg")
+    with matplotlib.rc_context({"svg.hashsalt": "genlab"}):  # same data, same bytes: fixed ids, no date
+        fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Date": None} if svg else None)
     plt.close(fig)
 
 

@@ -67,6 +67,58 @@ def echo_claims(summary: dict) -> None:
     for c in summary["claims"]:
         mark = "holds" if c["verdict"] == "holds" else f"{c['n_holding']}/{c['n_seeds']}"
         typer.echo(f"  [{mark:>5}] ({c['kind']}) {c['name']}: {format_values(c)}")
+# Config fields by what they size, for the size check of `genlab run --set` (names shared by the
+# experiments' configs; a tuple counts by its largest value, widths by each one). `width(s)` size
+# the MNIST-1D MLPs of depth 2 (40 inputs, 10 classes) the width experiments build; the other
+# width-like fields one hidden layer on a scalar input (toy regression, features, knots).
+_DEEP_WIDTH_FIELDS = ("width", "widths")
+_SHALLOW_WIDTH_FIELDS = ("max_hidden", "fixed_hidden", "n_hidden", "feature_counts", "knot_counts")
+_MEMBER_FIELDS = ("seeds", "n_seeds", "lrs")  # models trained together as one population (lrs: one per value)
+_SAMPLE_FIELDS = ("n_train", "n_samples", "n_data", "n_points", "data_sizes", "diabetes_sizes")
+_EVAL_FIELDS = ("n_test", "n_fresh")
+_STEP_FIELDS = ("n_steps", "gru_steps", "adam_epochs")
+_MNIST1D_TRAIN = 4000  # training signals of MNIST-1D where a config does not say
+
+
+def _ints(config, names) -> list[int]:
+    values = []
+    for name in names:
+        v = getattr(config, name, None)
+        for x in (v if isinstance(v, (tuple, list)) else [v]):
+            if isinstance(x, (int, float)) and not isinstance(x, bool):
+                values.append(int(x))
+    return values
+
+
+def _members(config) -> int:
+    counts = [len(v) if isinstance(v, (tuple, list)) else v for f in _MEMBER_FIELDS for v in [getattr(config, f, None)]]
+    return max([c for c in counts if isinstance(c, int) and not isinstance(c, bool)] or [1])
+
+
+def check_run_size(name: str, scale: str, seed: int, overrides: dict) -> None:
+    """Refuse, before any work, an experiment whose overrides (a width of 10**6, 10**12 steps)
+    cannot fit: a lower-bound estimate of one population's memory and of the run's compute,
+    read from the config fields that size it (see :mod:`genlab._sizes`)."""
+    if not overrides:
+        return  # the declared scales are sized by their authors
+    from genlab._sizes import check_fits, mlp_estimate, optimizer_copies
+    from genlab.experiments._framework import get_experiment, make_config
+
+    experiment = get_experiment(name)
+    config = make_config(experiment, scale, seed, overrides)  # the same checks run_experiment makes
+    deep = _ints(config, _DEEP_WIDTH_FIELDS)
+    shape = [(w, 40, 10, 2) for w in deep] + [(w, 1, 1, 1) for w in _ints(config, _SHALLOW_WIDTH_FIELDS)] or [(1, 1, 1, 1)]
+    n_train = max(_ints(config, _SAMPLE_FIELDS) or [_MNIST1D_TRAIN if deep else 1])
+    batch = getattr(config, "batch_size", None)
+    batch = batch if isinstance(batch, int) and not isinstance(batch, bool) else None  # None: full batch
+    estimates = [mlp_estimate(n_members=_members(config), in_features=f, out_features=c, width=w, depth=d,
+                              n_train=max(n_train, 1), n_eval=max(_ints(config, _EVAL_FIELDS) or [1]), batch_size=batch,
+                              n_steps=max(_ints(config, _STEP_FIELDS) or [1]),
+                              eval_every=max(_ints(config, ("eval_every",)) or [1]),
+                              copies=optimizer_copies(getattr(config, "optimizer", "sgd"), getattr(config, "momentum", 0.0) or 0.0))
+                 for w, f, c, d in shape]
+    shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
+    check_fits(max(m for m, _ in estimates), sum(t for _, t in estimates), f"this run ({shown})", f"genlab run {name}")
 
 
 def register(app: typer.Typer) -> None:
@@ -120,10 +172,12 @@ def register(app: typer.Typer) -> None:
         """Run one experiment: config.json, tasks/ (the resumable store), metrics.csv, figures, README.md, summary.json."""
         from genlab.experiments import ExperimentFailed, run_experiment
 
+        overrides = _parse_overrides(set_)
+        check_run_size(name, scale, seed, overrides)
         try:
             run_dir = run_experiment(name, scale=scale, seed=seed, seeds=parse_seeds(seeds), out=out, device=device, backend=backend.value,
                                      workers=workers, scheduler=scheduler, fresh=fresh, progress=None, echo=typer.echo,
-                                     **_parse_overrides(set_))
+                                     **overrides)
         except ExperimentFailed as exc:
             typer.echo(f"genlab: {exc}", err=True)
             raise typer.Exit(1) from None

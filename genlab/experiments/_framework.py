@@ -262,9 +262,9 @@ def machine_info(device: str) -> dict:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=str))
-    os.replace(tmp, path)
+    from genlab._io import write_text
+
+    write_text(path, json.dumps(data, indent=2, default=str))
 
 
 def pack_models(models: dict) -> bytes:
@@ -563,14 +563,34 @@ def run_experiment(
 
 
 def plot_run(run_dir: str | Path) -> list[str]:
-    """Redraw a stored run's figures from its ``metrics.csv`` (no training)."""
+    """Redraw a stored run's figures from its ``metrics.csv`` (no training).
+
+    A damaged ``summary.json`` or ``metrics.csv`` (not parseable, or without what the figures
+    read) is one :class:`~genlab._checks.DamagedFileError` naming the file."""
+    from genlab._checks import DamagedFileError
+    from genlab._io import read_csv, read_json
+
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
         raise ParameterError(
             f"The 'run_dir' parameter of genlab plot must be a complete run directory (with summary.json). Got {str(run_dir)!r} instead."
         )
-    summary = json.loads(summary_path.read_text())
-    experiment = get_experiment(summary["experiment"])
-    metrics = pd.read_csv(run_dir / "metrics.csv")
-    return experiment.plot(metrics, summary, run_dir)
+    summary = read_json(summary_path, keys=("experiment",))
+    _ensure_loaded()
+    if not isinstance(summary["experiment"], str) or summary["experiment"] not in REGISTRY:
+        raise DamagedFileError(summary_path, f"its 'experiment' {summary['experiment']!r} is not one of {{{', '.join(REGISTRY)}}}")
+    experiment = REGISTRY[summary["experiment"]]
+    metrics_path = run_dir / "metrics.csv"
+    if not metrics_path.is_file():
+        raise DamagedFileError(run_dir, "it has summary.json but no metrics.csv")
+    metrics = read_csv(metrics_path)
+    try:
+        return experiment.plot(metrics, summary, run_dir)
+    except (KeyError, AttributeError) as exc:  # a column (or summary key) the figures read is missing
+        missing = exc.name if isinstance(exc, AttributeError) else exc.args[0]
+        raise DamagedFileError(metrics_path, f"it (or summary.json) lacks {missing!r}, which the {experiment.name} "
+                               f"figures read (its columns: {', '.join(map(str, metrics.columns))})") from None
+    except (IndexError, ValueError, TypeError) as exc:  # rows missing or of the wrong type
+        raise DamagedFileError(metrics_path, f"the {experiment.name} figures cannot be drawn from it and summary.json "
+                               f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None

@@ -17,15 +17,25 @@ plt.rcParams.update({
     "grid.alpha": 0.25,
     "legend.frameon": False,
     "font.size": 10,
+    # Same data, same bytes: SVG element ids are hashes salted by this (random otherwise)...
+    "svg.hashsalt": "genlab",
 })
+# ... and no date in the SVG's metadata (PNGs from Agg hold none).
+_METADATA = {"svg": {"Date": None}, "png": {}}
 
 
-def save(fig, out_dir: Path, stem: str) -> list[str]:
-    """Save ``fig`` as STEM.png and STEM.svg in ``out_dir``; return the file names."""
-    fig.tight_layout()
+def save(fig, out_dir: Path, stem: str, *, tight_layout: bool = True) -> list[str]:
+    """Save ``fig`` as STEM.png and STEM.svg in ``out_dir`` (atomically, byte-identical for the
+    same data); return the file names. ``tight_layout=False`` for figures laid out otherwise
+    (a colorbar shared by several axes)."""
+    from genlab._io import atomic_path
+
+    if tight_layout:
+        fig.tight_layout()
     names = []
     for ext in ("png", "svg"):
-        fig.savefig(Path(out_dir) / f"{stem}.{ext}", bbox_inches="tight")
+        with atomic_path(Path(out_dir) / f"{stem}.{ext}") as tmp:
+            fig.savefig(tmp, format=ext, bbox_inches="tight", metadata=_METADATA[ext])
         names.append(f"{stem}.{ext}")
     plt.close(fig)
     return names

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import typer
 
-from genlab._checks import ParameterError, check_choice, check_int
+from genlab._checks import ParameterError, check_choice, check_int, check_seed
 
 MEASURES = ("hessian", "trace", "density", "norms", "spectra", "sharpness", "flatness", "landscape",
             "noise-scale", "health")
@@ -44,24 +44,50 @@ def _jsonable(obj):
 
 
 def load_run_models(run_dir: Path) -> dict:
-    """``{name: nn.Module}`` from ``RUN_DIR/models`` (index.json + state dicts)."""
+    """``{name: nn.Module}`` from ``RUN_DIR/models`` (index.json + state dicts); a damaged index
+    or state dict is one :class:`~genlab._checks.DamagedFileError` naming the file."""
+    import pickle
+    import zipfile
+
     import torch
+
+    from genlab._checks import DamagedFileError
+    from genlab._io import read_json
 
     index_path = run_dir / "models" / "index.json"
     if not index_path.is_file():
         raise ParameterError(f"The '--run' parameter of genlab measure must be a run directory with saved models "
                              f"(models/index.json). Got {str(run_dir)!r} instead (no {index_path}).")
-    index = json.loads(index_path.read_text())
+    index = read_json(index_path)
+    if not index:
+        raise DamagedFileError(index_path, "it lists no model")
     models = {}
     for name, spec in index.items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("factory"), str) or not isinstance(spec.get("kwargs", {}), dict):
+            raise DamagedFileError(index_path, f"model {name!r} must be an object with a 'factory' text and 'kwargs' object")
+        if name != Path(name).name or name.startswith("."):
+            raise DamagedFileError(index_path, f"model name {name!r} is not a plain file name")
         module_name, _, attr = spec["factory"].rpartition(".")
         if not module_name.startswith("genlab."):
             raise ParameterError(f"The 'factory' of model {name!r} in {index_path} must be a genlab factory. "
                                  f"Got {spec['factory']!r} instead.")
-        factory = getattr(importlib.import_module(module_name), attr)
-        model = factory(**spec.get("kwargs", {}))
-        state = torch.load(run_dir / "models" / f"{name}.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        try:
+            factory = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            raise DamagedFileError(index_path, f"model {name!r} names the factory {spec['factory']!r}, which does not exist") from None
+        try:
+            model = factory(**spec.get("kwargs", {}))
+        except (TypeError, ValueError) as exc:
+            raise DamagedFileError(index_path, f"model {name!r} cannot be built from its kwargs ({exc})") from None
+        state_path = run_dir / "models" / f"{name}.pt"
+        try:
+            state = torch.load(state_path, map_location="cpu", weights_only=True)
+            model.load_state_dict(state)
+        except FileNotFoundError:
+            raise DamagedFileError(state_path, "it is missing (models/index.json lists it)") from None
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, KeyError, TypeError, AttributeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise DamagedFileError(state_path, f"it is not a state dict of model {name!r} ({first[:200]})") from None
         model.eval()
         models[name] = model
     return models
@@ -69,11 +95,15 @@ def load_run_models(run_dir: Path) -> dict:
 
 def load_run_data(run_dir: Path, dataset: str | None = None):
     """The run's data: ``config.dataset`` (+ ``dataset_kwargs``) or MNIST-1D sized as the run."""
+    from genlab._checks import DamagedFileError
+    from genlab._io import read_json
     from genlab.data import make_dataset
 
     cfg_path = run_dir / "config.json"
-    cfg = json.loads(cfg_path.read_text()) if cfg_path.is_file() else {}
+    cfg = read_json(cfg_path) if cfg_path.is_file() else {}
     inner = cfg.get("config", {}) or {}
+    if not isinstance(inner, dict):
+        raise DamagedFileError(cfg_path, "its 'config' must be an object")
     name = dataset or inner.get("dataset") or "mnist1d"
     kwargs = dict(inner.get("dataset_kwargs", {}) or {})
     if name.startswith("mnist1d"):
@@ -153,6 +183,7 @@ def register(app: typer.Typer) -> None:
         check_choice(split, "--split", owner, ("train", "test"))
         check_int(k, "--k", owner, low=1)
         check_int(n_hvp, "--n-hvp", owner, low=3)
+        check_seed(seed, "--seed", owner)
         if not run.is_dir():
             raise ParameterError(f"The '--run' parameter of {owner} must be a run directory. Got {str(run)!r} instead.")
         out = check_writable_file(out or run / f"measure-{name}.json", "--out", owner)

@@ -49,4 +49,7 @@ def register(app: typer.Typer) -> None:
 
         if out is not None:
             check_writable_file(out, "--out", "report")
-        typer.echo(str(build_report(runs_dir, out)))
+        def warn(path: Path, message: str) -> None:
+            typer.echo(f"genlab: warning: skipping damaged run {str(path)!r}: {message}", err=True)
+
+        typer.echo(str(build_report(runs_dir, out, on_damaged=warn)))

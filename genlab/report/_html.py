@@ -10,11 +10,12 @@ import base64
 import datetime as _dt
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from genlab._checks import ParameterError
-from genlab._io import atomic_path
+from genlab._checks import DamagedFileError, ParameterError
+from genlab._io import atomic_path, read_json
 
 
 def _lectures() -> list[tuple[str, str, list[str]]]:
@@ -62,23 +63,63 @@ class ReportTally:
         return [c for _, c in self.holds + self.partly + self.fails]
 
 
-def load_runs(runs_dir: str | Path) -> tuple[list[StoredRun], list[Path]]:
-    """Return the complete runs under ``runs_dir`` and the incomplete directories."""
+def _check_summary(path: Path) -> dict:
+    """A run's summary.json, checked for what the report reads (DamagedFileError otherwise)."""
+    summary = read_json(path)
+    for key in ("comparisons", "claims"):
+        items = summary.get(key, [])
+        if not isinstance(items, list) or not all(isinstance(c, dict) for c in items):
+            raise DamagedFileError(path, f"its {key!r} must be a list of objects")
+    figures = summary.get("figures", [])
+    if not isinstance(figures, list) or not all(isinstance(f, str) for f in figures):
+        raise DamagedFileError(path, "its 'figures' must be a list of file names")
+    for f in figures:  # the report embeds these files: names inside the run directory only
+        if not f or f != Path(f).name or f.startswith("."):
+            raise DamagedFileError(path, f"its figure {f!r} is not a plain file name in the run directory")
+    for key in ("experiment", "title", "question", "command", "scale"):
+        if key in summary and not isinstance(summary[key], str):
+            raise DamagedFileError(path, f"its {key!r} must be a text")
+    wall = summary.get("wall_time_s")
+    if wall is not None and (isinstance(wall, bool) or not isinstance(wall, (int, float))):
+        raise DamagedFileError(path, "its 'wall_time_s' must be a number")
+    if not isinstance(summary.get("machine", {}), dict):
+        raise DamagedFileError(path, "its 'machine' must be an object")
+    return summary
+
+
+def load_runs(runs_dir: str | Path, *, on_damaged: Callable[[Path, str], None] | None = None
+              ) -> tuple[list[StoredRun], list[Path]]:
+    """Return the complete runs under ``runs_dir`` and the incomplete directories.
+
+    A run whose ``summary.json`` or ``config.json`` is damaged (not JSON, the wrong shape) raises
+    a :class:`~genlab._checks.DamagedFileError`, or, with ``on_damaged(run_dir, message)``, is
+    reported there and skipped, so that one bad run does not stop a report of the others. A run
+    directory that is a symbolic link to a folder outside ``runs_dir`` is skipped the same way.
+    """
     root = Path(runs_dir)
     if not root.is_dir():
         raise ParameterError(
             f"The 'runs_dir' parameter of report must be an existing directory. Got {str(runs_dir)!r} instead."
         )
     complete, incomplete = [], []
+    real_root = root.resolve()
     for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         summary_path = sub / "summary.json"
-        if not summary_path.is_file():
-            if (sub / "config.json").is_file():
-                incomplete.append(sub)
+        try:
+            if sub.is_symlink() and not sub.resolve().is_relative_to(real_root):
+                raise DamagedFileError(sub, f"it is a symbolic link to {str(sub.resolve())!r}, outside {str(root)!r}")
+            if not summary_path.is_file():
+                if (sub / "config.json").is_file():
+                    incomplete.append(sub)
+                continue
+            summary = _check_summary(summary_path)
+            config_path = sub / "config.json"
+            config = read_json(config_path) if config_path.is_file() else {}
+        except DamagedFileError as exc:
+            if on_damaged is None:
+                raise
+            on_damaged(sub, str(exc))
             continue
-        summary = json.loads(summary_path.read_text())
-        config_path = sub / "config.json"
-        config = json.loads(config_path.read_text()) if config_path.is_file() else {}
         complete.append(StoredRun(sub, summary, config))
     return complete, incomplete
 
@@ -199,12 +240,21 @@ pre{background:#f6f6f6;padding:.6em;overflow:auto;font-size:.85em} code{backgrou
 """
 
 
-def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring performance and generalization") -> str:
-    """Return the report's HTML text for the runs stored under ``runs_dir``."""
+def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring performance and generalization",
+                  on_damaged: Callable[[Path, str], None] | None = None) -> str:
+    """Return the report's HTML text for the runs stored under ``runs_dir``; damaged runs are
+    listed as such (and passed to ``on_damaged``), the others reported."""
+    damaged: list[tuple[Path, str]] = []
+
+    def note(path: Path, message: str) -> None:
+        damaged.append((path, message))
+        if on_damaged is not None:
+            on_damaged(path, message)
+
     from genlab.experiments._claims import tally as count_claims
     from genlab.experiments._framework import claims_headline
 
-    runs, incomplete = load_runs(runs_dir)
+    runs, incomplete = load_runs(runs_dir, on_damaged=note)
     by_name = {r.name: r for r in runs}
     t = tally(runs)
     counts = count_claims(t.all_claims())
@@ -229,6 +279,12 @@ def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring perfo
         + ", ".join(html.escape(p.name) for p in incomplete)
         + "</p>"
         if incomplete
+        else ""
+    ) + (
+        "<p class='fail'>Damaged runs (skipped): "
+        + "; ".join(f"{html.escape(p.name)}: {html.escape(m)}" for p, m in damaged)
+        + "</p>"
+        if damaged
         else ""
     )
     total_wall = sum(float(r.summary.get("wall_time_s") or 0.0) for r in runs)
@@ -258,16 +314,28 @@ never counted as published.</p>
 """
 
 
-def build_report(runs_dir: str | Path, out: str | Path | None = None) -> Path:
-    """Write ``report.html`` (or ``out``) for the runs under ``runs_dir``; return its path."""
+def build_report(runs_dir: str | Path, out: str | Path | None = None, *,
+                 on_damaged: Callable[[Path, str], None] | None = None) -> Path:
+    """Write ``report.html`` (or ``out``) for the runs under ``runs_dir``; return its path.
+
+    A damaged run is skipped, listed in the report and passed to ``on_damaged(run_dir, message)``
+    (by default a warning)."""
     target = Path(out) if out is not None else Path(runs_dir) / "report.html"
-    runs, incomplete = load_runs(runs_dir)
+    if on_damaged is None:
+        import warnings
+
+        def on_damaged(path: Path, message: str) -> None:
+            warnings.warn(f"skipping damaged run {str(path)!r}: {message}", stacklevel=3)
+    damaged: list[str] = []
+    runs, incomplete = load_runs(runs_dir, on_damaged=lambda _path, message: damaged.append(message))
+    if not runs and not incomplete and damaged:
+        raise ParameterError(f"Every run in {str(runs_dir)!r} is damaged, nothing to report: {damaged[0]}")
     if not runs and not incomplete:
         raise ParameterError(
             f"The 'runs_dir' parameter of genlab report must hold run directories (from `genlab run` or "
             f"`genlab reproduce`). Got {str(runs_dir)!r} instead, which holds none: nothing to report."
         )
-    text = render_report(runs_dir)
+    text = render_report(runs_dir, on_damaged=on_damaged)
     with atomic_path(target) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return target

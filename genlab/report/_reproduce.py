@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from genlab._checks import ParameterError, check_choice, check_int
+from genlab._io import check_output_dir
 
 SCALES = ("smoke", "quick", "paper")
 
@@ -63,6 +64,16 @@ def _is_complete(run_dir: Path, scale: str, seed: int, seeds) -> bool:
             return False
     wanted = list(seeds) if isinstance(seeds, (list, tuple)) else list(range(seed, seed + seeds))
     return s.get("seeds") == wanted
+
+
+def _is_reproduce_dir(folder: Path) -> bool:
+    """Whether ``folder`` holds what ``reproduce`` writes: report.html, runs, scratch runs."""
+    from genlab.experiments._framework import _is_run_dir
+
+    if (folder / "report.html").is_file():
+        return True
+    return any(p.is_dir() and (_is_run_dir(p) or (p.name.startswith(".") and p.name.endswith(".partial")))
+               for p in folder.iterdir())
 
 
 def _run_one(name: str, scale: str, seed: int, seeds, out: str, device: str, backend, workers: int | None = None,
@@ -133,6 +144,8 @@ def reproduce(
         check_int(seeds, "seeds", "genlab reproduce", low=1, high=SEED_MAX + 1 - seed)
     check_device(device, "genlab reproduce")
     out = check_out_dir(out, "genlab reproduce")
+    check_output_dir(out, "genlab reproduce", own=_is_reproduce_dir,
+                     kind="the folder of an earlier reproduce (report.html, run directories)")
     jobs = check_int(jobs, "jobs", "reproduce", low=1, high=os.cpu_count() or 1)
     check_choice(backend, "backend", "genlab reproduce", BACKENDS)
     if jobs > 1 and backend != "local":
@@ -206,6 +219,6 @@ def _reproduce(names, scale, seed, seeds, out, jobs, device, backend, workers, e
             echo(f"running {len(todo)} experiments in {jobs} processes …")
             for fut in as_completed(futures):
                 progress(*fut.result())
-    report = build_report(out)
+    report = build_report(out, on_damaged=lambda path, message: echo(f"warning: skipping damaged run {str(path)!r}: {message}"))
     echo(f"report: {report}")
     return ReproduceResult(out, report, tuple(done), tuple(reused), time.perf_counter() - t0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import typer
 
-from genlab._checks import UserError
+from genlab._checks import DamagedFileError, UserError
 
 
 class BackendName(str, Enum):
@@ -37,6 +37,7 @@ def sweep_command(
     from genlab.sweep._spec import load_sweep
 
     sweep = load_sweep(file_or_name)  # every bad input fails here, before any work
+    out = check_sweep_out(out if out is not None else Path("sweeps") / sweep.name, "genlab sweep")
     report = run_sweep(sweep, out, backend=backend.value, workers=workers, scheduler=scheduler,
                        retries=retries, tensorboard=tensorboard, save_weights=save_weights,
                        echo=typer.echo)
@@ -46,13 +47,36 @@ def sweep_command(
         raise typer.Exit(1)
 
 
+def check_sweep_out(out: Path, owner: str) -> Path:
+    """``out`` if a sweep may write there: new, empty, or a sweep directory already (to resume);
+    not a `genlab run` directory, nor a folder of other things (the working directory...)."""
+    from genlab._io import check_output_dir
+    from genlab.experiments._framework import _is_run_dir
+    from genlab.sweep._store import DB_NAME, LOCK_NAME
+
+    out = Path(out)
+    if out.is_dir() and _is_run_dir(out):
+        raise UserError(
+            f"The '--out' parameter of {owner} must not be a `genlab run` directory. Got {str(out)!r} instead "
+            f"(its config.json names an experiment); choose another --out (nothing was written)."
+        )
+    return check_output_dir(out, owner, kind=f"a sweep directory (with {DB_NAME}) to resume",
+                            own=lambda p: (p / DB_NAME).exists() or (p / LOCK_NAME).exists())
+
+
+def _warn_damaged(directory: Path):
+    def warn(run_id: str, problem: str) -> None:
+        typer.echo(f"genlab: warning: skipping damaged run {run_id} in {str(directory)!r}: {problem}", err=True)
+    return warn
+
+
 def runs_ls(directory: Path = typer.Argument(..., help="A sweep directory.")) -> None:
     """List the runs of a sweep directory: id, status, the swept values and final metrics."""
     from genlab.sweep._spec import DEFAULTS
     from genlab.sweep._store import open_store
 
     with open_store(directory) as store:
-        df = store.runs()
+        df = store.runs(on_damaged=_warn_damaged(directory))
         if df.empty:
             typer.echo("no runs")
             return
@@ -72,7 +96,11 @@ def runs_show(directory: Path = typer.Argument(..., help="A sweep directory."),
 
     with open_store(directory) as store:
         rid = store.find(run_id)
-        row = store.runs(flatten=False).set_index("id").loc[rid]
+        damaged: dict[str, str] = {}
+        runs = store.runs(flatten=False, on_damaged=damaged.__setitem__)  # other runs' damage does not matter here
+        if rid in damaged:
+            raise DamagedFileError(store.db_path, damaged[rid])
+        row = runs.set_index("id").loc[rid]
         typer.echo(f"run {rid} ({row.sweep}): {row.status}, {row.attempts} attempt(s), "
                    f"{row.wall_s or 0:.2f} s on {row.worker}")
         if row.error:
@@ -102,7 +130,8 @@ def runs_export(
     if target.exists() and not target.is_dir():
         raise UserError(f"The '--out' parameter of genlab runs export must be a folder. Got {str(target)!r} instead (a file).")
     with open_store(directory) as store:
-        runs, metrics = store.runs(), store.metrics()
+        runs, metrics = store.runs(on_damaged=_warn_damaged(directory)), store.metrics()
+        metrics = metrics[metrics.run_id.isin(runs.id)]
     if format is ExportFormat.parquet:
         try:
             import pyarrow  # noqa: F401

@@ -6,6 +6,7 @@ next ``run_sweep`` on the same directory runs exactly the runs not yet ``done``.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 import traceback
@@ -69,6 +70,34 @@ def describe_grouping(sweep: Sweep | TaskSweep, runs: list[Run], groups: list[Gr
     return (f"{len(runs)} runs in {len(groups)} group(s): separate groups by "
             f"{', '.join(shape) or '(no shape-changing axis)'}; batched in one population by "
             f"{', '.join(batched) or '(no batchable axis)'}")
+
+
+def check_sizes(groups: list[Group], owner: str, *, check_memory: bool = True) -> str:
+    """The estimate's one-line summary; refuse, before any work, a sweep whose largest group cannot fit this machine's memory or
+    would take more than a week (:func:`genlab._sizes.check_fits`; optimistic estimates)."""
+    from genlab._sizes import check_fits, human_bytes, human_seconds, mlp_estimate, optimizer_copies
+    from genlab.sweep._execute import _base_data
+
+    worst_memory = total_s = 0.0
+    for g in groups:
+        c = g.runs[0].config  # a group shares every shape-changing key
+        data = _base_data(c["dataset"], json.dumps(c["data"], sort_keys=True))
+        n_train = len(data.y_train) if c["n_train"] is None else c["n_train"]
+        if hasattr(data, "n_classes"):
+            out_features = int(data.n_classes)
+        else:
+            out_features = 1 if data.y_train.ndim == 1 else int(data.y_train.shape[1])
+        memory, seconds = mlp_estimate(
+            n_members=len(g.runs), in_features=int(data.x_train.reshape(len(data.x_train), -1).shape[1]),
+            out_features=out_features, width=c["width"], depth=c["depth"], n_train=n_train,
+            n_eval=n_train + len(data.y_test), batch_size=c["batch_size"], n_steps=c["n_steps"],
+            eval_every=c["eval_every"], copies=optimizer_copies(c["optimizer"], c["momentum"]))
+        total_s += seconds
+        worst_memory = max(worst_memory, memory)
+        check_fits(memory, seconds, f"group {g.id} ({len(g.runs)} run(s) of width {c['width']}, depth {c['depth']}, "
+                   f"{c['n_steps']} steps)", owner, check_memory=check_memory)
+    return (f"size estimate (lower bounds): {human_bytes(worst_memory)} for the largest group, "
+            f"{human_seconds(total_s)} of compute in all")
 
 
 def _error_text(exc: BaseException) -> str:
@@ -144,6 +173,9 @@ def run_sweep(
         group_fn = run_tasks if isinstance(sweep, TaskSweep) else train_group
     runs = sweep.runs()
     groups = make_groups(runs, max_group_size)
+    estimate = None
+    if group_fn is train_group:  # MLP runs: their size is known before any work
+        estimate = check_sizes(groups, owner, check_memory=scheduler is None)
     out = Path(out) if out is not None else Path("sweeps") / sweep.name
     t0 = time.perf_counter()
     # Backend errors (bad name, unreachable scheduler) come before anything is written.
@@ -169,6 +201,8 @@ def run_sweep(
         todo = [g for g in todo if g.runs]
         n_skip = len(runs) - sum(len(g.runs) for g in todo)
         say(describe_grouping(sweep, runs, groups))
+        if estimate:
+            say(estimate)
         unit = "task" if isinstance(sweep, TaskSweep) else "run"
         say(f"{n_skip} already done, running {len(runs) - n_skip} {unit}(s) in {len(todo)} group(s)")
         if not todo:

@@ -22,7 +22,15 @@ from typing import Any
 
 import numpy as np
 
-from genlab._checks import ParameterError, UserError, check_choice, check_float, check_int, fail
+from genlab._checks import (
+    SEED_MAX,
+    ParameterError,
+    UserError,
+    check_choice,
+    check_float,
+    check_int,
+    fail,
+)
 from genlab.train import TrainConfig
 
 try:  # Python >= 3.11
@@ -57,6 +65,7 @@ BATCHABLE = ("seed", "lr", "weight_decay", "momentum", "l1", "l2", "label_noise"
              "init_scale")
 
 _DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
+MAX_RUNS = 100_000  # runs one sweep may declare: each is a row, a model and a hash; more is a typo
 
 
 def _canonical(value: Any) -> Any:
@@ -204,10 +213,23 @@ class Sweep:
             kind, args = next(iter(dist.items()))
             if not isinstance(args, (list, tuple)) or (kind != "choice" and len(args) != 2) or len(args) == 0:
                 raise ParameterError(f"The random axis {key!r} of sweep {self.name!r} needs [low, high] or a non-empty choice list. Got {args!r} instead.")
+            if kind != "choice":
+                number = int if kind == "int_uniform" else (int, float)
+                if not all(isinstance(a, number) and not isinstance(a, bool) and math.isfinite(a) for a in args) or args[0] > args[1]:
+                    raise ParameterError(
+                        f"The random axis {key!r} of sweep {self.name!r} needs [low, high] with finite "
+                        f"{'ints' if kind == 'int_uniform' else 'numbers'} and low <= high. Got {args!r} instead."
+                    )
             if kind == "log_uniform" and not (args[0] > 0 and args[1] > 0):
                 raise ParameterError(f"The random axis {key!r} of sweep {self.name!r} needs log_uniform bounds > 0. Got {args!r} instead.")
-        check_int(self.n_samples, "n_samples", OWNER, low=1)
-        check_int(self.random_seed, "random_seed", OWNER, low=0)
+        check_int(self.n_samples, "n_samples", OWNER, low=1, high=MAX_RUNS)
+        check_int(self.random_seed, "random_seed", OWNER, low=0, high=SEED_MAX)
+        n_runs = math.prod(len(v) for v in self.grid.values()) * (self.n_samples if self.random else 1)
+        if n_runs > MAX_RUNS:  # refused before expanding (a 10**12-run product would never finish)
+            raise ParameterError(
+                f"The sweep {self.name!r} declares {n_runs:,} runs (the product of its axes' lengths"
+                f"{' times n_samples' if self.random else ''}); at most {MAX_RUNS:,} are allowed. Split it into smaller sweeps."
+            )
         self.runs()  # validate every value before any work starts
 
     def _draws(self) -> list[dict]:
@@ -249,23 +271,41 @@ class Sweep:
         return dataclasses.asdict(self)
 
 
-def sweep_from_dict(d: dict, *, name: str = "sweep") -> Sweep:
-    """Build a :class:`Sweep` from a parsed TOML/JSON document (see the package docs)."""
+def sweep_from_dict(d: dict, *, name: str = "sweep", source: str = "sweep file") -> Sweep:
+    """Build a :class:`Sweep` from a parsed TOML/JSON document (see the package docs).
+
+    The document must be a table; an empty one, or a ``[grid]`` (``[random]``) without axes, is
+    refused rather than run as one default MLP (``[base]`` alone declares one run). ``source``
+    names the document in errors.
+    """
+    if not isinstance(d, dict):
+        kind = {list: "a list", str: "a string"}.get(type(d), type(d).__name__)
+        raise ParameterError(f"The {source} must hold a table (name, base, grid, random). Got {kind} instead.")
     allowed = {"name", "base", "grid", "random"}
     for key in d:
         if key not in allowed:
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ParameterError(f"Unknown top-level key {key!r} in sweep file.{hint} Valid keys: {', '.join(sorted(allowed))}.")
+            raise ParameterError(f"Unknown top-level key {key!r} in {source}.{hint} Valid keys: {', '.join(sorted(allowed))}.")
+    for key in ("base", "grid", "random"):
+        if not isinstance(d.get(key, {}), dict):
+            raise ParameterError(f"The [{key}] of the {source} must be a table of keys. Got {d[key]!r} instead.")
+    if "name" in d and not (isinstance(d["name"], str) and d["name"] and "/" not in d["name"] and not d["name"].startswith(".")):
+        raise ParameterError(f"The 'name' of the {source} must be a non-empty string without '/' (it names sweeps/<name>). Got {d['name']!r} instead.")
     random = dict(d.get("random", {}))
     n_samples = random.pop("n_samples", 1)
     random_seed = random.pop("seed", 0)
+    if not d.get("grid") and not random and (not d or "grid" in d or "random" in d):  # [base] alone: one run
+        got = "an empty document" if not d else ("a [grid] without axes" if "grid" in d else "a [random] without axes")
+        raise ParameterError(f"The {source} must declare at least one axis in [grid] (e.g. width = [8, 16]) or [random]. Got {got} instead.")
     return Sweep(name=d.get("name", name), base=dict(d.get("base", {})), grid=dict(d.get("grid", {})),
                  random=random, n_samples=n_samples, random_seed=random_seed)
 
 
 def load_sweep(file_or_name: str | Path) -> Sweep:
     """Load a sweep from a ``.toml``/``.json`` file or by built-in name (see :data:`BUILTIN_SWEEPS`)."""
+    from genlab._checks import DamagedFileError
+    from genlab._io import read_text
     from genlab.sweep._builtin import BUILTIN_SWEEPS
 
     text = str(file_or_name)
@@ -281,10 +321,16 @@ def load_sweep(file_or_name: str | Path) -> Sweep:
     if path.suffix not in (".json", ".toml"):
         raise UserError(f"The sweep file {text!r} must end in .toml or .json (its format). Got {path.suffix or 'no extension'!r} instead.")
     try:
+        content = read_text(path)
+    except DamagedFileError as exc:
+        raise UserError(f"Cannot read sweep file {text!r}: {exc.problem}.") from None
+    try:
         if path.suffix == ".json":
-            doc = json.loads(path.read_text())
+            doc = json.loads(content) if content.strip() else {}
         else:
-            doc = tomllib.loads(path.read_text())
+            doc = tomllib.loads(content)
     except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"Cannot parse sweep file {text!r}: {exc}") from None
-    return sweep_from_dict(doc, name=path.stem)
+    except RecursionError:
+        raise UserError(f"Cannot parse sweep file {text!r}: it is nested too deeply.") from None
+    return sweep_from_dict(doc, name=path.stem, source=f"sweep file {text!r}")

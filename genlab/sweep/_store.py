@@ -22,12 +22,13 @@ import json
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from genlab._checks import UserError
-from genlab._io import atomic_path
+from genlab._checks import DamagedFileError, UserError
+from genlab._io import atomic_path, remove_stale_temps
 
 DB_NAME = "runs.sqlite"
 LOCK_NAME = "sweep.lock"
@@ -65,6 +66,34 @@ CREATE TABLE IF NOT EXISTS records (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 """
+
+
+# The tables and columns a store must have (``records`` came later: an older store may lack it).
+_REQUIRED = {
+    "runs": {"id", "sweep", "grp", "config", "status", "attempts", "started", "finished", "wall_s",
+             "worker", "error", "diverged", "final", "weights"},
+    "metrics": {"run_id", "step", "split", "metric", "value"},
+}
+
+
+def _check_schema(con: sqlite3.Connection, db_path: Path, *, empty_ok: bool) -> None:
+    """Refuse (DamagedFileError) a file that is not an SQLite database or lacks the store's tables.
+
+    ``empty_ok``: a database with no table at all (a new or zero-byte file) is fine; the driver
+    creates the schema in it."""
+    try:
+        tables = {name for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and empty_ok:
+            return
+        for table, columns in _REQUIRED.items():
+            if table not in tables:
+                what = "it holds no table" if not tables else f"it has no {table!r} table"
+                raise DamagedFileError(db_path, f"{what}; it is not a genlab sweep store")
+            have = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+            if not columns <= have:
+                raise DamagedFileError(db_path, f"its {table!r} table lacks the column {sorted(columns - have)[0]!r}")
+    except sqlite3.DatabaseError as exc:
+        raise DamagedFileError(db_path, f"it is not a readable SQLite database ({exc})") from None
 
 
 def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
@@ -134,12 +163,18 @@ class Store:
         if create:
             self.dir.mkdir(parents=True, exist_ok=True)
             (self.dir / "weights").mkdir(exist_ok=True)
-            self.con = _connect(self.db_path)
-            self.con.executescript(_SCHEMA)
+            remove_stale_temps(self.dir / "weights")  # weights of a killed driver (this one holds the lock)
+            try:
+                self.con = _connect(self.db_path)
+                _check_schema(self.con, self.db_path, empty_ok=True)
+                self.con.executescript(_SCHEMA)
+            except sqlite3.DatabaseError as exc:
+                raise DamagedFileError(self.db_path, f"it is not a readable SQLite database ({exc})") from None
         else:
             if not self.db_path.is_file():
                 raise UserError(f"No sweep results in {str(self.dir)!r} (no {DB_NAME}); run `genlab sweep ... --out {self.dir}` first.")
             self.con = _connect(self.db_path, readonly=True)
+            _check_schema(self.con, self.db_path, empty_ok=False)
         self.commit_s = 0.0  # time spent committing, for the store-overhead figure
 
     def close(self) -> None:
@@ -206,16 +241,54 @@ class Store:
         self.commit_s += time.perf_counter() - t0
 
     # -- reading --------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _reading(self):
+        """Turn a database error while reading (a page damaged since it was opened) into one line."""
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            raise DamagedFileError(self.db_path, f"reading it failed ({exc})") from None
+
+    def _json(self, text, what: str, kind: type = dict):
+        """A stored JSON value (``what`` names it), or a DamagedFileError naming it."""
+        try:
+            value = json.loads(text)
+        except (TypeError, json.JSONDecodeError):
+            raise DamagedFileError(self.db_path, f"{what} is not JSON") from None
+        if not isinstance(value, kind):
+            raise DamagedFileError(self.db_path, f"{what} is not a JSON {'object' if kind is dict else kind.__name__}")
+        return value
+
     def done_ids(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT id FROM runs WHERE status = 'done'")}
+        with self._reading():
+            return {r[0] for r in self.con.execute("SELECT id FROM runs WHERE status = 'done'")}
 
     def meta(self) -> dict:
-        return {k: json.loads(v) for k, v in self.con.execute("SELECT key, value FROM meta")}
+        with self._reading():
+            rows = self.con.execute("SELECT key, value FROM meta").fetchall()
+        return {k: self._json(v, f"meta value {k!r}", object) for k, v in rows}
 
-    def runs(self, *, flatten: bool = True) -> pd.DataFrame:
+    def runs(self, *, flatten: bool = True, on_damaged: Callable[[str, str], None] | None = None) -> pd.DataFrame:
         """One row per run: id, status, timings, error, final metrics (``test/error`` ...) and,
-        with ``flatten``, one column per configuration key (``data`` stays JSON)."""
-        df = pd.read_sql_query("SELECT * FROM runs ORDER BY sweep, grp, id", self.con)
+        with ``flatten``, one column per configuration key (``data`` stays JSON).
+
+        A run whose stored configuration or final metrics are not JSON objects is damaged: it
+        raises a DamagedFileError, or, with ``on_damaged(run_id, problem)``, is reported there and
+        left out (commands over many runs go on)."""
+        with self._reading():
+            df = pd.read_sql_query("SELECT * FROM runs ORDER BY sweep, grp, id", self.con)
+        bad = []
+        for i, rid, config, final in zip(df.index, df.id, df.config, df.final):
+            try:
+                self._json(config, f"run {rid}'s config")
+                if isinstance(final, str) or not pd.isna(final):  # NULL (None, or NaN) for a failed run
+                    self._json(final, f"run {rid}'s final metrics")
+            except DamagedFileError as exc:
+                if on_damaged is None:
+                    raise
+                on_damaged(rid, exc.problem)
+                bad.append(i)
+        df = df.drop(index=bad).reset_index(drop=True)
         if df.empty or not flatten:
             return df
         finals = pd.DataFrame([json.loads(f) if isinstance(f, str) else {} for f in df.final], index=df.index)
@@ -230,26 +303,41 @@ class Store:
         q, args = "SELECT * FROM metrics", ()
         if run_id is not None:
             q, args = q + " WHERE run_id = ?", (run_id,)
-        return pd.read_sql_query(q + " ORDER BY run_id, step, split, metric", self.con, params=args)
+        with self._reading():
+            return pd.read_sql_query(q + " ORDER BY run_id, step, split, metric", self.con, params=args)
 
     def records(self, run_id: str | None = None) -> pd.DataFrame:
         """Generic tasks' tidy rows: ``run_id``, ``seq`` and one column per record key."""
         q, args = "SELECT run_id, seq, data FROM records", ()
         if run_id is not None:
             q, args = q + " WHERE run_id = ?", (run_id,)
-        rows = self.con.execute(q + " ORDER BY run_id, seq", args).fetchall()
-        return pd.DataFrame([{"run_id": r, "seq": k, **json.loads(d)} for r, k, d in rows])
+        if not self._has_records():
+            return pd.DataFrame()
+        with self._reading():
+            rows = self.con.execute(q + " ORDER BY run_id, seq", args).fetchall()
+        return pd.DataFrame([{"run_id": r, "seq": k, **self._json(d, f"run {r}'s record {k}")} for r, k, d in rows])
+
+    def _has_records(self) -> bool:
+        with self._reading():
+            return self.con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'records'").fetchone() is not None
 
     def task_output(self, run_id: str):
         """The :class:`genlab.sweep.TaskOutput` a finished task committed (records, values, bytes)."""
         from genlab.sweep._tasks import TaskOutput
 
-        row = self.con.execute("SELECT status, final, weights FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None or row[0] != "done":
-            raise KeyError(f"task {run_id} is not done in {str(self.dir)!r}")
-        records = [json.loads(d) for (d,) in self.con.execute("SELECT data FROM records WHERE run_id = ? ORDER BY seq", (run_id,))]
-        blob = (self.dir / row[2]).read_bytes() if row[2] else None
-        return TaskOutput(records, json.loads(row[1]) if row[1] else {}, blob)
+        with self._reading():
+            row = self.con.execute("SELECT status, final, weights FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None or row[0] != "done":
+                raise KeyError(f"task {run_id} is not done in {str(self.dir)!r}")
+            data = self.con.execute("SELECT seq, data FROM records WHERE run_id = ? ORDER BY seq", (run_id,)).fetchall()
+        records = [self._json(d, f"task {run_id}'s record {k}") for k, d in data]
+        blob = None
+        if row[2]:
+            try:
+                blob = (self.dir / row[2]).read_bytes()
+            except OSError as exc:
+                raise DamagedFileError(self.dir / row[2], f"task {run_id}'s stored bytes cannot be read ({exc.strerror or exc})") from None
+        return TaskOutput(records, self._json(row[1], f"task {run_id}'s values") if row[1] else {}, blob)
 
     def to_arrow(self):
         """``(runs, metrics)`` as Arrow tables (needs pyarrow)."""
@@ -258,15 +346,18 @@ class Store:
         return pa.Table.from_pandas(self.runs(), preserve_index=False), pa.Table.from_pandas(self.metrics(), preserve_index=False)
 
     def find(self, prefix: str) -> str:
-        """The run id starting with ``prefix`` (unique), else a UserError."""
-        ids = [r[0] for r in self.con.execute("SELECT id FROM runs WHERE id LIKE ?", (prefix + "%",))]
+        """The run id starting with ``prefix`` (unique), else a UserError. A plain prefix compare:
+        ``%`` and ``_`` are characters here, not ``LIKE`` wildcards."""
+        with self._reading():
+            ids = [r[0] for r in self.con.execute("SELECT id FROM runs WHERE substr(id, 1, ?) = ?", (len(prefix), prefix))]
         if len(ids) != 1:
             what = "no run" if not ids else f"{len(ids)} runs"
             raise UserError(f"{what} in {str(self.dir)!r} with an id starting with {prefix!r}; see `genlab runs ls {self.dir}`.")
         return ids[0]
 
     def integrity(self) -> str:
-        return self.con.execute("PRAGMA integrity_check").fetchone()[0]
+        with self._reading():
+            return self.con.execute("PRAGMA integrity_check").fetchone()[0]
 
 
 def open_store(directory: str | os.PathLike) -> Store:

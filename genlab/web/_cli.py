@@ -19,6 +19,8 @@ def serve(
 ) -> None:
     """Serve the interactive demos and the runs browser (every asset is local: works offline)."""
     check_int(port, "port", "genlab serve", low=1, high=65535)
+    if not runs.exists() and runs != Path("runs"):  # the default may not exist yet (demos only)
+        raise ParameterError(f"The '--runs' parameter of genlab serve must be an existing directory. Got {str(runs)!r} instead (it does not exist).")
     if runs.exists() and not runs.is_dir():
         raise ParameterError(f"The '--runs' parameter of genlab serve must be a directory. Got {str(runs)!r} instead (a file).")
     if cache is not None:

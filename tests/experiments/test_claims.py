@@ -7,7 +7,13 @@ from typing import ClassVar
 import pytest
 
 from genlab._checks import ParameterError
-from genlab.experiments._claims import in_band, per_seed, peak_after_first_min, rise_above_running_min, tally
+from genlab.experiments._claims import (
+    in_band,
+    peak_after_first_min,
+    per_seed,
+    rise_above_running_min,
+    tally,
+)
 from genlab.experiments._params import ExperimentConfig, field_docs, param
 
 

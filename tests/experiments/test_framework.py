@@ -18,7 +18,14 @@ import pytest
 from experiment_helpers import summary_of
 
 from genlab._checks import ParameterError
-from genlab.experiments import KINDS, ExperimentFailed, get_experiment, list_experiments, plot_run, run_experiment
+from genlab.experiments import (
+    KINDS,
+    ExperimentFailed,
+    get_experiment,
+    list_experiments,
+    plot_run,
+    run_experiment,
+)
 from genlab.experiments._params import Constraint
 from genlab.sweep import open_store
 

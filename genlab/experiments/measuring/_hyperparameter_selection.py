@@ -26,7 +26,7 @@ from genlab.experiments._framework import (
     check_values,
     register,
 )
-from genlab.experiments._plots import plt
+from genlab.experiments._plots import plt, save
 from genlab.models import MLP
 from genlab.sweep import Task, TaskOutput
 from genlab.train import TrainConfig, train_many
@@ -131,12 +131,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
         ax.grid(False)
     axes[0].set_ylabel("hidden units per layer")
     fig.colorbar(im, ax=axes, shrink=0.8, label="error (%)")
-    names = []
-    for ext in ("png", "svg"):
-        fig.savefig(f"{out_dir}/hyperparameter_selection.{ext}", bbox_inches="tight")
-        names.append(f"hyperparameter_selection.{ext}")
-    plt.close(fig)
-    return names
+    return save(fig, out_dir, "hyperparameter_selection", tight_layout=False)
 
 
 register(Experiment(

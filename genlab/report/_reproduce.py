@@ -92,7 +92,10 @@ def _run_one(name: str, scale: str, seed: int, seeds, out: str, device: str, bac
     final = Path(out) / name
     scratch = Path(out) / f".{name}.partial"
     t0 = time.perf_counter()
-    run_experiment(name, scale=scale, seed=seed, seeds=seeds, out=scratch, device=device, backend=backend, workers=workers)
+    # Inside each experiment: the runner's progress bar (on a terminal), whose ETA comes from the
+    # tasks finished so far; one process per experiment (jobs > 1) stays quiet.
+    run_experiment(name, scale=scale, seed=seed, seeds=seeds, out=scratch, device=device, backend=backend, workers=workers,
+                   progress=None if threads is None else False)
     reused = json.loads((scratch / "summary.json").read_text()).get("tasks", {}).get("reused", 0)
     if final.exists():
         from genlab.experiments._framework import _is_run_dir

@@ -362,6 +362,8 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
     loss = metrics[(metrics.part == "adam_k0") & (metrics.metric == "train_mse")]
     for s, g in loss.groupby("seed"):
         b.plot(g.step, g.value, label=f"seed {int(s)}")
+    d = make_knots(scaled=True)
+    b.axhline(np.var(d.y_train), color="0.4", ls=":", label="least-squares line (var y = 0.00996)")
     b.set(xscale="log", yscale="log", xlabel="Adam epoch (full batch, lr 0.01)", ylabel="train MSE (scaled data)",
           title="K = 0: a line underfits; the loss plateaus")
     b.legend(fontsize=8)

@@ -26,6 +26,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from genlab._checks import ParameterError, fail
 from genlab.data import make_mnist1d, train_val_split
 from genlab.experiments._claims import in_band, per_seed
 from genlab.experiments._framework import (
@@ -73,12 +74,8 @@ class HyperparameterConfig(ExperimentConfig):
         for name in ("lr_range", "weight_decay_range"):
             value = getattr(self, name)
             if len(value) != 2:
-                from genlab._checks import fail
-
                 raise fail(name, OWNER, "two distinct positive floats (low, high)", list(value))
         if max(self.test_sizes) > self.n_pool:
-            from genlab._checks import ParameterError
-
             raise ParameterError(f"The 'test_sizes' parameter of {OWNER} must hold sizes of at most n_pool = {self.n_pool}. "
                                  f"Got {list(self.test_sizes)} instead.")
 
@@ -343,7 +340,10 @@ register(Experiment(
     section="Choosing hyperparameters",
     order=80,
     series=("part", "seed", "metric", "n_test"),
-    estimates={"smoke": "3 s", "quick": "~60 s", "paper": "?"},
+    # Measured as task CPU seconds (one thread) on this 2-core machine, 2 workers: quick = 3 populations of 15.8 s;
+    # the same run took 358 s wall while the machine was loaded ~25x. Paper projected from it: 2x configurations,
+    # 4x steps, ~1.65x mean width: ~210 s per seed, 5 seeds.
+    estimates={"smoke": "~3 s", "quick": "~40 s", "paper": "~11 min"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -104,7 +104,6 @@ def summarize(cfg: BenchmarkConfig, outputs: list[TaskOutput]) -> RunOutput:
     final = acc[acc.step == last].set_index(["model", "dataset", "seed"]).value * 100
     best = acc.groupby(["model", "dataset", "seed"]).value.max() * 100
     seeds = list(cfg.seeds)
-    full = cfg.n_steps >= 6000 and ("gru" not in cfg.models or cfg.gru_steps >= 6000)
     claims, comparisons, headline = [], [], {}
     for (d, name), (pub, sd) in PUBLISHED.items():
         if name not in cfg.models:
@@ -113,34 +112,49 @@ def summarize(cfg: BenchmarkConfig, outputs: list[TaskOutput]) -> RunOutput:
         b = np.array([best[(name, d, s)] for s in seeds])
         headline[f"{d}/{name}"] = {"final_mean": float(f.mean()), "final_std": float(f.std(ddof=1)) if len(f) > 1 else 0.0}
         steps = cfg.gru_steps if name == "gru" else cfg.n_steps
-        note = (f"test-selected (the paper's early stopping: best logged test accuracy, optimistic) {b.mean():.1f}; "
-                f"{steps} steps")
+        note = f"{steps} steps; the paper's protocol: best logged test accuracy (selects on the test set)"
         if name == "mlp" and d == "mnist1d":
             note += "; public re-runs of the reference code get ~63-65 % (mnist1d issue #17)"
-        if full or name in ("cnn", "logistic", "mlp") and steps >= 2000:
-            # A band of 3 published std (at least 4 points): a wrong model or recipe misses it by far.
-            half = max(3 * sd, 4.0)
-            claims.append(in_band(f"{d}: {name} final test accuracy (%)", seeds, f, (pub - half, pub + half), kind="published",
-                                  source=SOURCE, published=f"{pub} +- {sd}", note=note))
+        if steps >= (1000 if name == "gru" else 2000):
+            # The paper's number against the same protocol (a check of the implementation, not a
+            # generalization estimate), with a band of 3 published std: a wrong model misses it by far.
+            claims.append(in_band(f"{d}: {name} test accuracy, the paper's protocol (%)", seeds, b, (pub - 3 * sd, pub + 3 * sd),
+                                  kind="published", source=SOURCE, published=f"{pub} +- {sd}", note=note))
         comparisons.append(Comparison(f"{d}: {name} final test accuracy, mean +- std over {len(f)} seeds (%)", float(f.mean()),
-                                      f"{pub} +- {sd} ({SOURCE})", f"std {f.std(ddof=1) if len(f) > 1 else 0:.1f}; " + note))
-    order = [m for m in ("cnn", "gru", "mlp", "logistic") if m in cfg.models]
-    if len(order) > 1:
-        gaps = [min(final[(a, "mnist1d", s)] - final[(b, "mnist1d", s)] for a, b in zip(order, order[1:])) for s in seeds]
-        claims.append(per_seed("ordering " + " > ".join(order) + " on MNIST-1D (smallest gap, points)", seeds, gaps,
-                               [g > 0 for g in gaps], kind="qualitative", source=f"lecture (seed 000), {SOURCE}",
-                               published="CNN 94 > GRU 91 > MLP 68 > logistic 32"))
+                                      f"{pub} +- {sd} ({SOURCE}, test-selected)",
+                                      f"std {f.std(ddof=1) if len(f) > 1 else 0:.1f}; no selection; {steps} steps"))
+    strong = [m for m in ("cnn", "gru") if m in cfg.models]
+    chain = [m for m in ("mlp", "logistic") if m in cfg.models]
+    if strong and chain:
+        # The lecture's point: the models with a spatial or temporal prior beat the MLP, which beats
+        # a linear model. CNN vs GRU (94 vs 91 in the paper) is within a few points' seed noise at
+        # quick scale, so it is shown as a number, not claimed.
+        def smallest_gap(s):
+            levels = [min(final[(m, "mnist1d", s)] for m in strong)] + [final[(m, "mnist1d", s)] for m in chain]
+            return min(a - b for a, b in zip(levels, levels[1:]))
+
+        gaps = [smallest_gap(s) for s in seeds]
+        claims.append(per_seed(f"{' and '.join(strong)} > {' > '.join(chain)} on MNIST-1D, final accuracy (smallest gap, points)",
+                               seeds, gaps, [g > 0 for g in gaps], kind="qualitative", source=f"lecture (seed 000), {SOURCE}",
+                               published="CNN 94, GRU 91 > MLP 68 > logistic 32"))
+    if set(strong) == {"cnn", "gru"}:
+        cg = [final[("cnn", "mnist1d", s)] - final[("gru", "mnist1d", s)] for s in seeds]
+        comparisons.append(Comparison("CNN minus GRU final test accuracy, mean over seeds (points)", float(np.mean(cg)), f"3 ({SOURCE})",
+                                      "per seed " + ", ".join(f"{v:.1f}" for v in cg)))
     for name, rule in (("cnn", "drops"), ("gru", "drops"), ("mlp", "keeps"), ("logistic", "keeps")):
-        if name not in cfg.models or (name == "gru" and not full and cfg.gru_steps < 2000):
+        if name not in cfg.models or (name == "gru" and cfg.gru_steps < 1000):
             continue
         drop = [final[(name, "mnist1d", s)] - final[(name, "shuffled", s)] for s in seeds]
         if rule == "drops":  # the spatial prior is lost: the paper's drop is 38 (CNN) and 34 (GRU) points
-            claims.append(in_band(f"shuffling the positions costs the {name} (points)", seeds, drop, (15.0, 100.0),
+            claims.append(in_band(f"shuffling the positions costs the {name}, final accuracy (points)", seeds, drop, (15.0, 100.0),
                                   kind="qualitative", source=f"lecture (seed 000), {SOURCE}",
                                   published=f"{PUBLISHED[('mnist1d', name)][0] - PUBLISHED[('shuffled', name)][0]}"))
-        else:  # a fixed permutation of the inputs is invisible to a fully connected layer
-            claims.append(in_band(f"shuffling the positions leaves the {name} unchanged (points)", seeds, drop, (-3.0, 3.0),
-                                  kind="qualitative", source=f"lecture (seed 000), {SOURCE}", published="0"))
+        else:
+            # A fixed permutation of the inputs is invisible to a fully connected layer: the two runs differ by
+            # seed noise only. The band is 3 std of a difference of two final accuracies whose seed std is
+            # about 1.5 points (genlab quick run, MLP), apart by a margin from the drops' band above.
+            claims.append(in_band(f"shuffling the positions leaves the {name} unchanged, final accuracy (points)", seeds, drop,
+                                  (-6.0, 6.0), kind="qualitative", source=f"lecture (seed 000), {SOURCE}", published="0"))
     return RunOutput(metrics, claims, comparisons, headline)
 
 

@@ -77,6 +77,7 @@ _MEMBER_FIELDS = ("seeds", "n_seeds", "lrs")  # models trained together as one p
 _SAMPLE_FIELDS = ("n_train", "n_samples", "n_data", "n_points", "data_sizes", "diabetes_sizes")
 _EVAL_FIELDS = ("n_test", "n_fresh")
 _STEP_FIELDS = ("n_steps", "gru_steps", "adam_epochs")
+_REPEAT_FIELDS = ("n_repeats", "n_datasets", "n_draws")  # fits repeated one after another (compute x this)
 _MNIST1D_TRAIN = 4000  # training signals of MNIST-1D where a config does not say
 
 
@@ -118,7 +119,8 @@ def check_run_size(name: str, scale: str, seed: int, overrides: dict) -> None:
                               copies=optimizer_copies(getattr(config, "optimizer", "sgd"), getattr(config, "momentum", 0.0) or 0.0))
                  for w, f, c, d in shape]
     shown = ", ".join(f"{k}={v!r}" for k, v in overrides.items())
-    check_fits(max(m for m, _ in estimates), sum(t for _, t in estimates), f"this run ({shown})", f"genlab run {name}")
+    repeats = max(_ints(config, _REPEAT_FIELDS) or [1])
+    check_fits(max(m for m, _ in estimates), repeats * sum(t for _, t in estimates), f"this run ({shown})", f"genlab run {name}")
 
 
 def register(app: typer.Typer) -> None:

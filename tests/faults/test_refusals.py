@@ -108,6 +108,7 @@ def test_a_sweep_that_fits_says_its_estimate(cli, tmp_path):
     ("generalization-gap", "n_steps=1000000000000", "of compute"),
     ("hyperparameter-selection", "widths=[1000000]", "of memory"),
     ("knots", "adam_epochs=1000000000000", "of compute"),
+    ("variance-reduction", "n_repeats=1000000000000", "of compute"),
 ])
 def test_run_overrides_too_large_are_refused(cli, tmp_path, name, override, needle):
     assert_refused(cli("run", name, "--scale", "smoke", "--backend", "serial", "--set", override, "--out", tmp_path / "o"),

@@ -91,7 +91,7 @@ def claims_of(cfg: GeneralizationGapConfig, metrics: pd.DataFrame) -> list:
         in_band("final test error (%)", seeds, [100 * final[s][("test", "error")] for s in seeds], (35.0, 42.0),
                 kind="published", source=f"{FIG}a (digitised)", published="38-40",
                 note="notebook runs 37.6-38.2 %; a model that generalised (or one that did not learn) misses it"),
-        in_band("final test error - final training error (points): the generalization gap", seeds,
+        in_band("generalization gap: final test error - final training error (points)", seeds,
                 [100 * (final[s][("test", "error")] - final[s][("train", "error")]) for s in seeds], (30.0, 45.0),
                 kind="qualitative", source="lecture (seed 000): the model has not generalized well to new data",
                 published="~38 (Fig 8.2a)"),

@@ -234,7 +234,7 @@ register(Experiment(
     section="Double descent",
     order=60,
     series=("problem", "seed"),
-    estimates={"smoke": "1 s", "quick": "5 s", "paper": "10 s"},
+    estimates={"smoke": "2 s", "quick": "15 s", "paper": "10 s"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -157,7 +157,7 @@ register(Experiment(
     section="MNIST-1D and its benchmark",
     order=20,
     series=("split", "metric", "seed"),
-    estimates={"smoke": "2 s", "quick": "5 s", "paper": "45 s"},
+    estimates={"smoke": "3 s", "quick": "15 s", "paper": "~50 s (10 seeds in one population)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

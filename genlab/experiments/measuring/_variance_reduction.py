@@ -200,7 +200,7 @@ register(Experiment(
     section="Reducing variance",
     order=40,
     series=("part", "estimator", "seed"),
-    estimates={"smoke": "1 s", "quick": "10 s", "paper": "2 min"},
+    estimates={"smoke": "2 s", "quick": "20 s", "paper": "~3 min (5 seeds x 2000 datasets)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -217,7 +217,7 @@ register(Experiment(
     section="Noise, bias and variance",
     order=30,
     series=("curve", "seed"),
-    estimates={"smoke": "2 s", "quick": "25 s", "paper": "~3 min (5 seeds x 10000 datasets: 5x quick per seed)"},
+    estimates={"smoke": "2 s", "quick": "30 s", "paper": "~4 min (5 seeds x 10000 datasets: 5x quick per seed)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

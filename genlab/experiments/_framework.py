@@ -114,14 +114,6 @@ class Experiment:
         return parts[2] if len(parts) > 3 and parts[:2] == ["genlab", "experiments"] else ""
 
 
-def check_values(config, name: str, owner: str, **kw) -> tuple:  # TEMPORARY: until every config declares param()
-    from genlab.experiments._params import Constraint
-
-    value = Constraint(kind=kw.pop("kind", int), many=True, **kw).check(getattr(config, name), name, owner)
-    object.__setattr__(config, name, value)
-    return value
-
-
 def check_training(owner: str, **fields) -> None:
     """Validate training settings by building the :class:`genlab.train.TrainConfig` the tasks
     will build, before any work; ``fields`` are named as the experiment's config fields (its

@@ -405,7 +405,8 @@ def train_many(
     drawn from any RNG or written to any buffer. A member's metrics therefore do not depend on
     the other members or on how evaluation is chunked. With ``train_loss='batch'`` or
     ``'running'`` the reported training loss is that of the training steps (train mode). Each
-    model is returned in the train/eval mode it was given in.
+    module is returned in the train/eval mode it was given in (a fresh model: train mode;
+    call ``model.eval()`` before using it to predict).
 
     **Randomness inside the model.** Dropout masks come from the member's own stream: the
     device's default generator in the state ``torch.manual_seed(config.seed)`` gives it, kept
@@ -463,7 +464,8 @@ def _train_many(models, data, configs, device, progress, mode, owner: str, names
     rows: list[tuple] = []
     diverged, stopped, best_step, modes = [False] * m, [0] * m, [None] * m, [""] * m
     total = sum(configs[g[0]].n_steps for g in groups.values())
-    was_training = [model.training for model in models]
+    # each module's train/eval flag as given, restored at the end (a caller may hold some in eval)
+    was_training = [(mod, mod.training) for model in models for mod in model.modules()]
     try:
         with _progress(total, progress, f"training {m} model(s)") as bar:
             for members in groups.values():
@@ -475,8 +477,8 @@ def _train_many(models, data, configs, device, progress, mode, owner: str, names
                     diverged[i], stopped[i] = out["diverged"][j], out["stopped"][j]
                     best_step[i], modes[i] = out["best_step"][j], out["mode"]
     finally:
-        for model, training in zip(models, was_training):
-            model.train(training)
+        for mod, training in was_training:
+            mod.training = training
     metrics = pd.DataFrame(rows, columns=["member", "step", "split", "metric", "value"])
     return PopulationResult(metrics, models, configs, diverged, stopped, best_step, modes, time.perf_counter() - t0)
 

@@ -114,8 +114,9 @@ class PopulationOptimizer:
             writes.append((p, new))
         finite = self._finite(news)
         keep = active & finite
+        everyone = bool(keep.all())
         for target, value in writes:
-            target.copy_(torch.where(self._per_member(keep, target), value, target))
+            target.copy_(value if everyone else torch.where(self._per_member(keep, target), value, target))
         return finite
 
     @staticmethod

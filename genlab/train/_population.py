@@ -228,6 +228,7 @@ def default_generator(device: torch.device) -> torch.Generator:
     """The generator that dropout on ``device`` draws from (``torch.manual_seed`` seeds it)."""
     device = torch.device(device)
     if device.type == "cuda":
+        torch.cuda.init()  # fills torch.cuda.default_generators (a no-op once CUDA is up)
         return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
     return torch.default_generator
 

@@ -37,7 +37,8 @@ class TrainConfig:
         Penalties ``l1 * sum|w| + l2 * sum w^2`` over all parameters, added to the loss.
     sam_rho : float
         Sharpness-aware minimization radius; 0 disables SAM. With SAM the gradient is taken at
-        ``w + rho * g / ||g||`` and applied by the base optimizer.
+        ``w + rho * g / (||g|| + 1e-12)`` and applied by the base optimizer at ``w`` (the weights
+        are restored exactly, BatchNorm statistics come from the first forward only).
     schedule : {'constant', 'step', 'cosine', 'warmup_linear', 'warmup_cosine'}
         ``step`` multiplies the rate by ``gamma`` every ``step_every`` steps (e.g. halve every 10
         epochs: 10 * n_train / batch_size steps); ``cosine`` anneals to 0 over ``n_steps``;
@@ -62,7 +63,9 @@ class TrainConfig:
         Return the weights at the best ``monitor`` value instead of the last ones.
     monitor : {'val_loss', 'val_error', 'test_loss', 'test_error'}
     seed : int
-        Seed of the batch order (the model's own seed sets its initialization).
+        Seed of the batch order and of the dropout masks, as a plain loop that calls
+        ``torch.manual_seed(seed)`` and gives its DataLoader ``Generator().manual_seed(seed)``
+        (the model's own seed sets its initialization).
     """
 
     optimizer: str = "sgd"

@@ -4,12 +4,13 @@ Members are grouped by parameter shapes and by the settings that fix the loop's 
 (optimizer kind, batch size, number of steps, ...); within a group one forward/backward per
 step serves every member, and per-member numbers (seed of the batch order, learning rate,
 weight decay, momentum, betas, penalties, SAM radius, schedule) are vectors. Each member's
-result equals training it alone (tested against plain PyTorch loops).
+result equals training it alone (tested against plain PyTorch loops): training runs in train
+mode, each member drawing its dropout masks from its own stream, and evaluation in eval mode
+(see :func:`train_many`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from collections.abc import Sequence
@@ -45,7 +46,8 @@ class PopulationResult:
         The trained models (the caller's objects, updated in place), with the best weights
         restored where ``restore_best`` is set.
     diverged : list of bool
-        Members whose loss became NaN or inf; they were frozen at their last finite weights.
+        Members whose loss or update became NaN or inf; they were frozen at their last finite
+        weights (and running statistics and optimizer state), those of ``stopped_step``.
     stopped_step : list of int
         The last step each member trained (``n_steps`` unless stopped early or diverged).
     best_step : list of int or None
@@ -109,8 +111,14 @@ def _member_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     return ((out - y) ** 2).reshape(m, -1).mean(1)
 
 
-def _member_error(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    return (out.argmax(-1) != y).to(out.dtype).mean(1)
+def _sample_loss(out: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
+    """Loss per member and sample: ``out`` (M, B, C), ``y`` (M, B) -> (M, B)."""
+    m, b = out.shape[:2]
+    if kind == "cross_entropy":
+        return out.logsumexp(-1) - out.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    if out.dim() == 3 and out.shape[-1] == 1 and y.dim() == 2:
+        out = out.squeeze(-1)
+    return ((out - y) ** 2).reshape(m, b, -1).mean(2)
 
 
 class _Batches:
@@ -152,8 +160,9 @@ def _progress(total: int, enabled: bool | None, desc: str):
 
 def _train_group(models, datas, configs, members, device, bar, rows, mode="auto") -> dict:
     cfg = configs[0]
-    pop = make_population(models, device, mode)
+    pop = make_population(models, device, mode, seeds=[c.seed for c in configs])
     params = pop.params
+    buffers = pop.buffer_tensors()  # (M, ...) running statistics, updated by train-mode forwards only
     dtype, m = params[0].dtype, len(models)
     classification = cfg.loss == "cross_entropy"
     splits = _splits(datas[0])
@@ -185,6 +194,7 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
     best = torch.full((m,), float("inf"), dtype=dtype, device=device)
     best_step = [None] * m
     best_params = [p.detach().clone() for p in params] if track_best else None
+    best_buffers = [b.clone() for b in buffers] if track_best else None
     since_best = torch.zeros(m, dtype=torch.long, device=device)
     recent = []  # minibatch losses for train_loss='running'
 
@@ -212,24 +222,28 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             loss = loss + penalty()
         return loss, torch.autograd.grad(loss.sum(), params)
 
+    # Evaluation chunks bound the activations' memory; members run one by one in loop mode.
+    chunk = max(1, 2**22 // (128 * (1 if pop.mode == "loop" else m)))
+
     @torch.no_grad()
     def evaluate(step: int, last_batch: torch.Tensor | None) -> None:
+        """Every split's loss and error in eval mode: running statistics, no dropout, no RNG
+        draw, no buffer update. Per-sample values are averaged once over the whole split, so
+        chunking changes nothing."""
         results = {}
-        for s, (x, y) in tensors.items():
-            chunk = max(1, 2**22 // max(1, m * 128))
-            losses, errors = [], []
-            for lo in range(0, y.shape[1], chunk):
-                xc = x[lo : lo + chunk] if shared else x[:, lo : lo + chunk]
-                out = pop.forward(xc, shared=shared)
-                yc = y[:, lo : lo + chunk]
-                w = yc.shape[1]
-                losses.append(_member_loss(out, yc, cfg.loss) * w)
+        with pop.evaluating():
+            for s, (x, y) in tensors.items():
+                losses, errors = [], []
+                for lo in range(0, y.shape[1], chunk):
+                    xc = x[lo : lo + chunk] if shared else x[:, lo : lo + chunk]
+                    out = pop.forward(xc, shared=shared)  # (M, b, C)
+                    yc = y[:, lo : lo + chunk]
+                    losses.append(_sample_loss(out, yc, cfg.loss))
+                    if classification:
+                        errors.append((out.argmax(-1) != yc).to(out.dtype))
+                results[(s, "loss")] = torch.cat(losses, 1).mean(1)
                 if classification:
-                    errors.append(_member_error(out, yc) * w)
-            n = y.shape[1]
-            results[(s, "loss")] = sum(losses) / n
-            if classification:
-                results[(s, "error")] = sum(errors) / n
+                    results[(s, "error")] = torch.cat(errors, 1).mean(1)
         if cfg.train_loss != "full" and last_batch is not None:
             window = recent[-cfg.running_window :] if cfg.train_loss == "running" else recent[-1:]
             results[("train", "loss")] = torch.stack(window).mean(0)
@@ -250,7 +264,7 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             improved = (value < best) & active
             best.copy_(torch.where(improved, value, best))
             since_best.copy_(torch.where(improved, 0, since_best + 1))
-            for bp, p in zip(best_params, params):
+            for bp, p in zip(best_params + best_buffers, params + buffers):
                 bp.copy_(torch.where(pop_view(improved, p), p.detach(), bp))
             for i in np.flatnonzero(improved.cpu().numpy()):
                 best_step[i] = step
@@ -262,6 +276,17 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
 
     def pop_view(mask: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         return mask.view((-1,) + (1,) * (like.dim() - 1))
+
+    def freeze(bad: torch.Tensor, last_step: int) -> bool:
+        """Mark active members in ``bad`` (M,) diverged, their last step ``last_step``; True if any."""
+        newly = bad & active
+        if not bool(newly.any()):
+            return False
+        diverged.logical_or_(newly)
+        active.logical_and_(~newly)
+        for i in np.flatnonzero(newly.cpu().numpy()):
+            stopped[i] = last_step
+        return True
 
     evaluate(0, None)
     everyone = bool(active.all())  # every member still training; recomputed whenever active changes
@@ -279,32 +304,33 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             else:
                 x_b = x_train[rows_idx, idx]
             y_b = y_train.gather(1, idx) if y_train.dim() == 2 else y_train[rows_idx, idx]
+        before = [b.clone() for b in buffers]  # running statistics before this step's forwards
         if fused:  # plain SGD: the loss first, then the update inside the backward pass
             loss, d, keep = pop.loss_and_delta(x_b, y_b, cfg.loss)
         else:
             loss, grads = batch_grads(x_b, y_b)  # (M,), gradients member-first
-        if sam:  # SAM: the gradient at the worst nearby point of the ball
-            norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
-            scale = rho / (norm + 1e-12)
-            eps = [g * pop_view(scale, g) for g in grads]
-            with torch.no_grad():
-                for p, e in zip(params, eps):
-                    p.add_(e)
-            grads = batch_grads(x_b, y_b)[1]
-            with torch.no_grad():
-                for p, e in zip(params, eps):
-                    p.sub_(e)
         detached = loss.detach()
         recent.append(detached)
         del recent[: -cfg.running_window]
         if not bool(torch.isfinite(detached).all()):
-            newly = ~torch.isfinite(detached) & active
-            if bool(newly.any()):
-                diverged.logical_or_(newly)
-                active.logical_and_(~newly)
-                for i in np.flatnonzero(newly.cpu().numpy()):
-                    stopped[i] = step - 1
-                everyone = False
+            everyone = not freeze(~torch.isfinite(detached), step - 1) and everyone
+        if sam:  # SAM: the gradient at the worst nearby point of the ball, for active members only
+            norm = torch.sqrt(sum(g.flatten(1).pow(2).sum(1) for g in grads))
+            scale = rho / (norm + 1e-12)
+            with torch.no_grad():
+                at = [p.detach().clone() for p in params]  # restored exactly afterwards
+                for p, g in zip(params, grads):
+                    if everyone:
+                        p.add_(g * pop_view(scale, g))
+                    else:  # a stopped or diverged member (whose g may be NaN) is left untouched
+                        p.copy_(torch.where(pop_view(active, p), p + g * pop_view(scale, g), p))
+            after_first = [b.clone() for b in buffers]
+            grads = batch_grads(x_b, y_b)[1]
+            with torch.no_grad():
+                for p, a in zip(params, at):
+                    p.copy_(a)
+                for b, a in zip(buffers, after_first):  # the ascent pass leaves running statistics alone
+                    b.copy_(a)
         if fused:
             frozen = None if everyone else [p.detach().clone() for p in params]
             pop.backward(d, keep, sgd_lr=lr_table[step - 1])
@@ -313,16 +339,22 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
                     for p, f in zip(params, frozen):
                         p.copy_(torch.where(pop_view(active, p), p, f))
         else:
-            opt.step(grads, lr_table[step - 1], active)
+            finite = opt.step(grads, lr_table[step - 1], active)  # members with a non-finite update keep their weights
+            if not bool(finite.all()):
+                everyone = not freeze(~finite, step - 1) and everyone
+        if buffers and not everyone:  # stopped and diverged members keep their running statistics
+            with torch.no_grad():
+                for b, old in zip(buffers, before):
+                    b.copy_(torch.where(pop_view(~active, b), old, b))
         if step % cfg.eval_every == 0 or step == cfg.n_steps:
             evaluate(step, detached)
             everyone = bool(active.all())
         bar.update(1)
 
-    final_params = params
+    final_params, final_buffers = params, buffers
     if track_best and cfg.restore_best:
-        final_params = best_params
-    pop.load_into(models, final_params)
+        final_params, final_buffers = best_params, best_buffers
+    pop.load_into(models, final_params, final_buffers)
     return {"diverged": diverged.cpu().tolist(), "stopped": stopped, "best_step": best_step, "mode": pop.mode}
 
 
@@ -347,7 +379,8 @@ def train_many(
         NumPy or torch; one per member to give members different labels (e.g. label-noise
         draws).
     configs : TrainConfig or sequence of TrainConfig
-        One for all, or one per member. ``seed`` sets each member's batch order.
+        One for all, or one per member. ``seed`` sets each member's batch order and its dropout
+        masks (see Notes).
     device : str
         ``'cpu'`` (default) or ``'cuda'``.
     progress : bool or None
@@ -361,6 +394,46 @@ def train_many(
     Returns
     -------
     PopulationResult
+
+    Notes
+    -----
+    **Train mode and eval mode.** Training steps run in train mode (dropout on, BatchNorm
+    normalizes by the batch and updates its running statistics). Every evaluation (the metrics
+    of all splits at step 0, every ``eval_every`` steps and at the end, and so the values that
+    early stopping and ``restore_best`` select on) runs in eval mode, as ``model.eval()`` under
+    ``torch.no_grad()``: BatchNorm uses the running statistics, dropout is off, and nothing is
+    drawn from any RNG or written to any buffer. A member's metrics therefore do not depend on
+    the other members or on how evaluation is chunked. With ``train_loss='batch'`` or
+    ``'running'`` the reported training loss is that of the training steps (train mode). Each
+    module is returned in the train/eval mode it was given in (a fresh model: train mode;
+    call ``model.eval()`` before using it to predict).
+
+    **Randomness inside the model.** Dropout masks come from the member's own stream: the
+    device's default generator in the state ``torch.manual_seed(config.seed)`` gives it, kept
+    per member and used only by that member's training forwards. Member ``i`` equals the same
+    model trained alone, and ``train`` equals this plain loop (float64, up to round-off)::
+
+        torch.manual_seed(cfg.seed)        # dropout masks
+        loader = DataLoader(TensorDataset(x, y), batch_size=cfg.batch_size, shuffle=cfg.shuffle,
+                            generator=torch.Generator().manual_seed(cfg.seed))  # batch order
+        model.train()
+        for xb, yb in loader:              # cycled until n_steps
+            loss = F.cross_entropy(model(xb), yb); opt.zero_grad(); loss.backward(); opt.step()
+            # every eval_every steps: model.eval(); metrics under no_grad; model.train()
+
+    The caller's global RNG state is left as it was.
+
+    **SAM** (``sam_rho > 0``), as Foret et al.'s reference implementation (davda54/sam): the
+    weights move to ``w + rho g / (||g|| + 1e-12)``, the gradient is taken there (a train-mode
+    forward that draws new dropout masks; BatchNorm running statistics are kept from the first
+    forward, as its ``disable_running_stats``), then the weights are restored exactly and the
+    base optimizer steps with that gradient. Only active members move.
+
+    **Divergence.** A member diverges at the first step whose minibatch loss, whose update or
+    whose evaluated training loss is not finite; it keeps the weights, running statistics and
+    optimizer state of its last finite step, bit for bit, and so does an early-stopped member,
+    while the others go on exactly as without it. (In the plain-SGD fast path the update is
+    applied inside the backward pass and only the loss is checked.)
     """
     return _train_many(models, data, configs, device, progress, mode, "train_many", ("models", "configs"))
 
@@ -391,21 +464,21 @@ def _train_many(models, data, configs, device, progress, mode, owner: str, names
     rows: list[tuple] = []
     diverged, stopped, best_step, modes = [False] * m, [0] * m, [None] * m, [""] * m
     total = sum(configs[g[0]].n_steps for g in groups.values())
-    needs_rng = any(isinstance(mod, nn.Dropout) and mod.p > 0 for model in models for mod in model.modules())
-    with _progress(total, progress, f"training {m} model(s)") as bar:
-        for members in groups.values():
-            # Dropout draws from torch's global RNG: fork it so the caller's state is untouched.
-            ctx = torch.random.fork_rng(devices=[]) if needs_rng else contextlib.nullcontext()
-            with ctx:
-                if needs_rng:
-                    torch.manual_seed(configs[members[0]].seed)
+    # each module's train/eval flag as given, restored at the end (a caller may hold some in eval)
+    was_training = [(mod, mod.training) for model in models for mod in model.modules()]
+    try:
+        with _progress(total, progress, f"training {m} model(s)") as bar:
+            for members in groups.values():
                 for model in (models[i] for i in members):
                     model.train()
                 out = _train_group([models[i] for i in members], [datas[i] for i in members],
                                    [configs[i] for i in members], members, device, bar, rows, mode)
-            for j, i in enumerate(members):
-                diverged[i], stopped[i] = out["diverged"][j], out["stopped"][j]
-                best_step[i], modes[i] = out["best_step"][j], out["mode"]
+                for j, i in enumerate(members):
+                    diverged[i], stopped[i] = out["diverged"][j], out["stopped"][j]
+                    best_step[i], modes[i] = out["best_step"][j], out["mode"]
+    finally:
+        for mod, training in was_training:
+            mod.training = training
     metrics = pd.DataFrame(rows, columns=["member", "step", "split", "metric", "value"])
     return PopulationResult(metrics, models, configs, diverged, stopped, best_step, modes, time.perf_counter() - t0)
 

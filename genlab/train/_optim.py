@@ -51,17 +51,29 @@ class PopulationOptimizer:
         return vector.view((-1,) + (1,) * (like.dim() - 1))
 
     @torch.no_grad()
-    def step(self, grads: Sequence[torch.Tensor], lr: torch.Tensor, active: torch.Tensor) -> None:
-        """One update with per-member learning rates ``lr`` (M,) for members where ``active``."""
+    def step(self, grads: Sequence[torch.Tensor], lr: torch.Tensor, active: torch.Tensor) -> torch.Tensor:
+        """One update with per-member learning rates ``lr`` (M,) for members where ``active``.
+
+        Returns the members (M,) bool whose update came out finite. A member whose new weights
+        would hold a NaN or inf (a non-finite gradient, or ``lr * step`` overflowing) is not
+        updated at all: its weights and optimizer state stay as before the call.
+        """
         self.t += 1
         t = self.t
-        if self.kind == "sgd" and not self.use_momentum and not bool((self.weight_decay > 0).any()) and bool(active.all()):
-            # Plain SGD, every member active: one fused in-place update per tensor.
-            torch._foreach_sub_(self.params, torch._foreach_mul(list(grads), [self._per_member(lr, g) for g in grads]))
-            return
+        if self.plain_sgd:
+            news = torch._foreach_sub(self.params, torch._foreach_mul(list(grads), [self._per_member(lr, g) for g in grads]))
+            finite = self._finite(news)
+            keep = active & finite
+            if bool(keep.all()):  # the common case: one fused copy per tensor
+                torch._foreach_copy_(self.params, news)
+            else:
+                for p, new in zip(self.params, news):
+                    p.copy_(torch.where(self._per_member(keep, p), new, p))
+            return finite
+        writes = []  # (target, new value): written only once every member's new weights are known finite
+        news = []
         for k, (p, g) in enumerate(zip(self.params, grads)):
             pm = lambda v, p=p: self._per_member(v, p)  # noqa: E731 - (M,) -> (M, 1, ..., 1)
-            keep = pm(active)
             lr_k, wd = pm(lr), pm(self.weight_decay)
             if self.kind == "adamw":
                 d = g
@@ -73,30 +85,41 @@ class PopulationOptimizer:
                 if self.use_momentum:
                     mom = pm(self.momentum)
                     buf = d.clone() if t == 1 else self.buf[k] * mom + d
-                    self.buf[k].copy_(torch.where(keep, buf, self.buf[k]))
+                    writes.append((self.buf[k], buf))
                     d = d + mom * buf if self.nesterov else torch.where(mom > 0, buf, d)
                 new = p - lr_k * d
             elif self.kind in ("adam", "adamw"):
                 b1, b2 = pm(self.beta1), pm(self.beta2)
                 m = self.m[k] + (d - self.m[k]) * (1 - b1)
                 v = self.v[k] * b2 + (1 - b2) * d * d
-                self.m[k].copy_(torch.where(keep, m, self.m[k]))
-                self.v[k].copy_(torch.where(keep, v, self.v[k]))
+                writes += [(self.m[k], m), (self.v[k], v)]
                 step_size = lr_k / (1 - b1**t)
                 denom = v.sqrt() / (1 - b2**t).sqrt() + pm(self.eps)
                 new = base - step_size * (m / denom)
             elif self.kind == "rmsprop":
                 a = pm(self.alpha)
                 v = self.v[k] * a + (1 - a) * d * d
-                self.v[k].copy_(torch.where(keep, v, self.v[k]))
+                writes.append((self.v[k], v))
                 step = d / (v.sqrt() + pm(self.eps))
                 if self.use_momentum:
                     buf = self.buf[k] * pm(self.momentum) + step
-                    self.buf[k].copy_(torch.where(keep, buf, self.buf[k]))
+                    writes.append((self.buf[k], buf))
                     step = buf
                 new = p - lr_k * step
             else:  # adagrad (lr_decay 0, initial accumulator 0)
                 v = self.v[k] + d * d
-                self.v[k].copy_(torch.where(keep, v, self.v[k]))
+                writes.append((self.v[k], v))
                 new = p - lr_k * (d / (v.sqrt() + pm(self.eps)))
-            p.copy_(torch.where(keep, new, p))
+            news.append(new)
+            writes.append((p, new))
+        finite = self._finite(news)
+        keep = active & finite
+        everyone = bool(keep.all())
+        for target, value in writes:
+            target.copy_(value if everyone else torch.where(self._per_member(keep, target), value, target))
+        return finite
+
+    @staticmethod
+    def _finite(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        """(M,) bool: every entry of member i is finite in every tensor."""
+        return torch.stack([torch.isfinite(x).flatten(1).all(1) for x in tensors]).all(0)

@@ -8,12 +8,20 @@ Three ways to run M members in one forward/backward, chosen per group by :func:`
   ``torch.func.vmap`` (e.g. the CNN);
 - ``loop``: modules vmap cannot batch (recurrent layers, BatchNorm, dropout) called member by
   member inside the same step -- still one backward per step, no speed-up.
+
+Every population runs in train mode while training and in eval mode inside
+:meth:`Population.evaluating` (BatchNorm reads its running statistics, dropout is off). In
+``loop`` mode each member draws its training randomness (dropout masks) from its own stream:
+the device's default generator is loaded with that member's state before its forward and the
+state is stored back after it, so a member's masks depend on its seed alone, never on the
+other members, and the caller's global RNG is left as it was.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
@@ -54,7 +62,17 @@ class Population:
     def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
         raise NotImplementedError
 
-    def load_into(self, models: Sequence[nn.Module], params: Sequence[torch.Tensor] | None = None) -> None:
+    def buffer_tensors(self) -> list[torch.Tensor]:
+        """Stacked buffers ``(M, ...)`` that a train-mode forward may update (BatchNorm statistics)."""
+        return []
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        """Eval mode inside the block (running statistics, no dropout), train mode again after it."""
+        yield
+
+    def load_into(self, models: Sequence[nn.Module], params: Sequence[torch.Tensor] | None = None,
+                  buffers: Sequence[torch.Tensor] | None = None) -> None:
         raise NotImplementedError
 
 
@@ -197,7 +215,7 @@ class MLPPopulation(Population):
         value, d, keep = self.loss_and_delta(x, y, loss)
         return value, self.backward(d, keep)
 
-    def load_into(self, models, params=None) -> None:
+    def load_into(self, models, params=None, buffers=None) -> None:
         params = self.params if params is None else params
         with torch.no_grad():
             for i, model in enumerate(models):
@@ -206,10 +224,24 @@ class MLPPopulation(Population):
                     linear.bias.copy_(params[2 * k + 1][i].reshape(-1))
 
 
-class FuncPopulation(Population):
-    """``vmap`` (or a per-member loop) over ``functional_call`` with stacked parameters."""
+def default_generator(device: torch.device) -> torch.Generator:
+    """The generator that dropout on ``device`` draws from (``torch.manual_seed`` seeds it)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.init()  # fills torch.cuda.default_generators (a no-op once CUDA is up)
+        return torch.cuda.default_generators[device.index if device.index is not None else torch.cuda.current_device()]
+    return torch.default_generator
 
-    def __init__(self, models: Sequence[nn.Module], device, use_vmap: bool) -> None:
+
+class FuncPopulation(Population):
+    """``vmap`` (or a per-member loop) over ``functional_call`` with stacked parameters.
+
+    ``seeds`` (one per member) seed each member's stream of training randomness in ``loop``
+    mode: ``torch.Generator(device).manual_seed(seed)``, the state the device's default
+    generator has after ``torch.manual_seed(seed)``. (``vmap`` refuses random operations.)
+    """
+
+    def __init__(self, models: Sequence[nn.Module], device, use_vmap: bool, seeds: Sequence[int] | None = None) -> None:
         self.mode = "vmap" if use_vmap else "loop"
         self.models = list(models)
         params, buffers = stack_module_state(self.models)
@@ -217,7 +249,28 @@ class FuncPopulation(Population):
         self.params = [params[n].detach().to(device).requires_grad_() for n in self.names]
         self.buffers = {n: b.to(device) for n, b in buffers.items()}
         self.base = copy.deepcopy(self.models[0]).to("meta")
-        self.device = device
+        self.device = torch.device(device)
+        self.training = True
+        self._set_mode(True)
+        seeds = range(len(self.models)) if seeds is None else seeds
+        self.rng_states = [torch.Generator(device=self.device).manual_seed(int(s)).get_state() for s in seeds]
+
+    def _set_mode(self, training: bool) -> None:
+        self.training = training
+        self.base.train(training)
+        for model in self.models:
+            model.train(training)
+
+    def buffer_tensors(self) -> list[torch.Tensor]:
+        return list(self.buffers.values())
+
+    @contextlib.contextmanager
+    def evaluating(self) -> Iterator[None]:
+        self._set_mode(False)
+        try:
+            yield
+        finally:
+            self._set_mode(True)
 
     def _call(self, params: dict, buffers: dict, x: torch.Tensor) -> torch.Tensor:
         return functional_call(self.base, (params, buffers), (x,))
@@ -226,19 +279,31 @@ class FuncPopulation(Population):
         params = dict(zip(self.names, self.params))
         if self.mode == "vmap":
             return vmap(self._call, in_dims=(0, 0, None if shared else 0))(params, self.buffers, x)
+        gen = default_generator(self.device)
+        caller_state = gen.get_state()
         outs = []
-        for i, model in enumerate(self.models):
-            p_i = {n: p[i] for n, p in params.items()}
-            b_i = {n: b[i] for n, b in self.buffers.items()}  # views: BatchNorm updates land in place
-            outs.append(functional_call(model.to(self.device), (p_i, b_i), (x if shared else x[i],)))
+        try:
+            for i, model in enumerate(self.models):
+                p_i = {n: p[i] for n, p in params.items()}
+                b_i = {n: b[i] for n, b in self.buffers.items()}  # views: BatchNorm updates land in place
+                if self.training:  # member i's own stream; in eval mode nothing may be drawn for anyone
+                    gen.set_state(self.rng_states[i])
+                outs.append(functional_call(model.to(self.device), (p_i, b_i), (x if shared else x[i],)))
+                if self.training:
+                    self.rng_states[i] = gen.get_state()
+                else:
+                    gen.set_state(caller_state)
+        finally:
+            gen.set_state(caller_state)
         return torch.stack(outs)
 
-    def load_into(self, models, params=None) -> None:
+    def load_into(self, models, params=None, buffers=None) -> None:
         params = self.params if params is None else params
+        buffers = self.buffer_tensors() if buffers is None else buffers
         with torch.no_grad():
             for i, model in enumerate(models):
                 state = {n: p[i] for n, p in zip(self.names, params)}
-                state.update({n: b[i] for n, b in self.buffers.items()})
+                state.update({n: b[i] for n, b in zip(self.buffers, buffers)})
                 model.load_state_dict(state, strict=False)
 
 
@@ -250,12 +315,14 @@ def _vmap_ok(model: nn.Module) -> bool:
 POPULATION_MODES = ("auto", "mlp", "vmap", "loop")
 
 
-def make_population(models: Sequence[nn.Module], device, mode: str = "auto") -> Population:
+def make_population(models: Sequence[nn.Module], device, mode: str = "auto",
+                    seeds: Sequence[int] | None = None) -> Population:
     """Run ``models`` (same shapes) as one population.
 
     ``mode='auto'`` picks the fastest exact way: ``mlp`` for plain MLPs (measured faster than
     ``vmap`` for the lecture MLP by ``genlab bench train``), ``vmap`` for other stateless
     modules, ``loop`` for those vmap cannot batch. Naming a mode forces it where it applies.
+    ``seeds`` seed each member's dropout stream (see :class:`FuncPopulation`).
     """
     keys = {_mlp_key(m) for m in models}
     mlp_ok = len(keys) == 1 and None not in keys
@@ -267,4 +334,4 @@ def make_population(models: Sequence[nn.Module], device, mode: str = "auto") -> 
     if mode == "mlp" or (mode == "auto" and mlp_ok):
         return MLPPopulation(models, device)
     use_vmap = vmap_ok if mode == "auto" else mode == "vmap"
-    return FuncPopulation(models, device, use_vmap=use_vmap)
+    return FuncPopulation(models, device, use_vmap=use_vmap, seeds=seeds)

@@ -1,0 +1,115 @@
+"""implicit-bias: the interpolants, GD's limit, the diagonal network's alpha sweep, claims that can fail."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from experiment_helpers import check_claims_fail, summary_of
+
+from genlab._checks import ParameterError
+from genlab.experiments import run_experiment
+from genlab.experiments.overfitting._implicit_bias import (
+    ImplicitBiasConfig,
+    features,
+    gd_diagonal,
+    gd_linear,
+    implicit_bias_claims,
+    min_l1,
+    min_l2,
+    target_theta,
+)
+
+
+def _problem(seed=0, n=20, m=100):
+    x = np.random.default_rng(seed).uniform(0, 1, n)
+    F = features(x, m)
+    return F, F @ target_theta(m)
+
+
+def test_smoke_interpolants_and_gd_limit(smoke):
+    run_dir = smoke("implicit-bias")
+    m = pd.read_csv(run_dir / "metrics.csv")
+    res = m[m.metric == "train_residual"].set_index(["seed", "solver"]).value
+    for s in (0, 1):
+        assert res[(s, "min_l2")] < 1e-9 and res[(s, "min_l1")] < 1e-6  # both interpolate
+    l1 = m[m.metric == "l1_norm"].pivot_table(index="seed", columns="solver", values="value")
+    assert (l1.min_l1 <= l1.min_l2 + 1e-9).all() and (l1.min_l1 <= l1.target + 1e-6).all()  # L1 is minimal
+    assert all(c["n_seeds"] == 2 for c in summary_of(run_dir)["claims"])
+
+
+def test_features_are_the_seeds_fourier_map():
+    F = features(np.array([0.1]), 3)
+    k = np.arange(1, 4)
+    assert np.allclose(F[0], np.r_[np.cos(0.2 * np.pi * k) / k, np.sin(0.2 * np.pi * k) / k])
+    assert target_theta(10)[[2, 6, 14]].tolist() == [3.0, 7.0, -5.0]
+
+
+def test_min_norm_interpolants_are_minimal():
+    F, y = _problem()
+    l2, l1 = min_l2(F, y), min_l1(F, y)
+    rng = np.random.default_rng(1)
+    null = np.linalg.svd(F)[2][F.shape[0]:].T  # basis of the null space
+    for _ in range(20):
+        other = l2 + null @ rng.normal(0, 0.1, null.shape[1])  # another interpolant
+        assert np.linalg.norm(other) > np.linalg.norm(l2)
+        assert np.abs(l1 + null @ rng.normal(0, 0.01, null.shape[1])).sum() >= np.abs(l1).sum() - 1e-9
+    assert np.allclose(F @ l1, y, atol=1e-8)
+
+
+def test_gd_from_zero_stays_in_the_row_space():
+    F, y = _problem(2)
+    theta = gd_linear(F, y, 500)
+    null = np.linalg.svd(F)[2][F.shape[0]:]
+    assert np.max(np.abs(null @ theta)) < 1e-10
+    start = np.ones(F.shape[1])  # a GD started elsewhere keeps its null-space part: not the min-L2 solution
+    assert np.max(np.abs(null @ start)) > 0.1
+
+
+def test_diagonal_network_small_init_is_sparse_large_init_is_not():
+    F, y = _problem()
+    small, large = gd_diagonal(F, y, 0.01, 20_000, 0.05), gd_diagonal(F, y, 1.0, 20_000, 0.05)
+    assert np.abs(small).sum() < 0.7 * np.abs(large).sum()
+    with pytest.raises(FloatingPointError, match="diag_lr"):
+        gd_diagonal(F, y, 1.0, 200, 50.0)
+
+
+def test_config_checks():
+    with pytest.raises(ParameterError, match="alphas"):
+        ImplicitBiasConfig(alphas=(0.01, 1.0))
+    with pytest.raises(ParameterError, match="n_freq"):
+        ImplicitBiasConfig(n_train=50, n_freq=20)
+
+
+def _synthetic(dist_gd=0.001, err_l2=0.4, l1_small=15.0):
+    rows = []
+    for s in (0, 1):
+        def add(solver, alpha=np.nan, s=s, **vals):
+            rows.extend({"seed": s, "solver": solver, "alpha": alpha, "metric": k, "value": v} for k, v in vals.items())
+        add("min_l1", test_error=0.0, dist_to_min_l2=0.7, dist_to_min_l1=0.0, l1_norm=15.0)
+        add("min_l2", test_error=err_l2, dist_to_min_l2=0.0, dist_to_min_l1=0.7, l1_norm=45.0)
+        add("gd_linear", test_error=err_l2, dist_to_min_l2=dist_gd, dist_to_min_l1=0.7, l1_norm=45.0)
+        add("diagonal", 1.0, test_error=0.35, dist_to_min_l2=0.1, dist_to_min_l1=0.6, l1_norm=41.0)
+        add("diagonal", 0.01, test_error=0.0, dist_to_min_l2=0.97, dist_to_min_l1=0.01 if l1_small == 15.0 else 0.5,
+            l1_norm=l1_small)
+    return pd.DataFrame(rows)
+
+
+def test_claims_hold_on_good_metrics_and_fail_on_violating_ones():
+    assert all(all(c.holds) for c in implicit_bias_claims((0, 1), _synthetic()))
+    bad = _synthetic(dist_gd=0.7, err_l2=0.0, l1_small=40.0)  # GD not at pinv, L2 as good as L1, no L1 drift
+    claims = implicit_bias_claims((0, 1), bad)
+    for prefix in ("min-L2 interpolant", "GD from theta = 0", "diagonal net, alpha = 0.01", "diagonal net: L1 norm"):
+        check_claims_fail(claims, prefix)
+    swapped = _synthetic()
+    swapped.loc[swapped.solver == "min_l1", "value"] = [0.4, 0.0, 0.7, 45.0] * 2  # min-L1 does not recover
+    big = swapped[(swapped.solver == "diagonal") & (swapped.alpha == 1.0) & (swapped.metric == "dist_to_min_l2")].index
+    swapped.loc[big, "value"] = 0.9  # the large-alpha solution is not L2-like
+    claims = implicit_bias_claims((0, 1), swapped)
+    check_claims_fail(claims, "min-L1 interpolant")
+    check_claims_fail(claims, "diagonal net, alpha = 1")
+
+
+@pytest.mark.slow
+def test_quick_scale_claims_hold_in_every_seed(tmp_path):
+    run_dir = run_experiment("implicit-bias", scale="quick", out=tmp_path / "implicit-bias")
+    for c in summary_of(run_dir)["claims"]:
+        assert c["verdict"] == "holds", c

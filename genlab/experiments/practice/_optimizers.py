@@ -115,6 +115,10 @@ def demo_task(seeds: list, batch_sizes: list, demo_steps: int, beta: float, ema_
         phi, y = features(d.x_train), np.asarray(d.y_train, dtype=np.float64)
         w_star = least_squares_optimum(phi, y)
         rows += [{"part": "optimum", "seed": s, "metric": f"w{k + 1}", "value": float(w_star[k])} for k in range(2)]
+        # The MSE is the quadratic w^T A w - 2 b^T w + c: its coefficients draw the contours.
+        a, bvec = phi.T @ phi / len(y), phi.T @ y / len(y)
+        quad = {"a11": a[0, 0], "a12": a[0, 1], "a22": a[1, 1], "b1": bvec[0], "b2": bvec[1], "c": float(y @ y / len(y))}
+        rows += [{"part": "quadratic", "seed": s, "metric": k, "value": float(v)} for k, v in quad.items()]
         for b in batch_sizes:
             for name, (lr, b1, b2) in PRESETS.items():
                 path, loss = adam_family_path(phi, y, lr=lr, beta1=b1, beta2=b2, batch_size=b, n_steps=demo_steps,
@@ -344,11 +348,10 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
     s0 = int(opt.index.min())
     bs = sorted({k[1] for k in paths})
     fig, axes = plt.subplots(1, len(bs), figsize=(4.2 * len(bs), 4), squeeze=False)
-    d = make_optimizer_data(seed=s0)
-    phi, y = features(d.x_train), np.asarray(d.y_train, dtype=np.float64)
+    q = metrics[(metrics.part == "quadratic") & (metrics.seed == s0)].set_index("metric").value
     g1, g2 = np.meshgrid(np.linspace(-1, 6, 80), np.linspace(-6, 2, 80))
-    w = np.stack([g1.ravel(), g2.ravel()], 1)
-    rmse = np.sqrt(np.mean((phi @ w.T - y[:, None]) ** 2, axis=0)).reshape(g1.shape)
+    mse = q.a11 * g1**2 + 2 * q.a12 * g1 * g2 + q.a22 * g2**2 - 2 * (q.b1 * g1 + q.b2 * g2) + q.c
+    rmse = np.sqrt(np.maximum(mse, 0))
     for ax, b in zip(axes[0], bs):
         ax.contour(g1, g2, rmse, levels=np.r_[0.25, 0.3, 0.4, 0.6, 0.8, np.arange(1, 11)], colors="0.7", linewidths=0.7)
         for k, o in enumerate(PRESETS):
@@ -388,7 +391,7 @@ register(Experiment(
     title="Optimizers: SGD, momentum, RMSprop-like and Adam on the demo's bowl, the EMA, schedules on MNIST-1D",
     question="How do momentum and Adam's second moment change the path to the optimum, what does the EMA do to gradient "
     "noise and to its first steps, and what do optimizers and schedules give on MNIST-1D?",
-    metrics_doc="part=optimum: the analytic w1, w2 per seed. part=path: w1, w2 per optimizer preset, batch size, seed and "
+    metrics_doc="part=optimum: the analytic w1, w2 per seed; part=quadratic: the MSE's coefficients (a11, a12, a22, b1, b2, c). part=path: w1, w2 per optimizer preset, batch size, seed and "
     "step, batch_mse. part=ema: per series (raw mini-batch gradient, EMA uncorrected, EMA corrected), seed and step: "
     "rel_error_rms (RMS over runs of |m_t - g_full| / |g_full|), first_component (mean over runs of m_t[0] / g_full[0]). "
     "part=mnist1d: test_error, train_loss, test_loss per optimizer/schedule, seed and logged step; diverged.",

@@ -79,6 +79,8 @@ def spectral_task(seed: int, snapshots: list, lr: float, eval_every: int, width:
     for split, name in (("train", "train_mse"), ("val", "val_mse"), ("test", "clean_mse")):
         c = res.curve(longest, split, "loss")
         rows += [{"seed": seed, "step": int(t), "metric": name, "value": float(v)} for t, v in zip(c.step, c.value)]
+    for split, xs, ys in (("train", d.x_train, d.y_train), ("val", d.x_val, d.y_val)):  # for the figure
+        rows += [{"seed": seed, "step": 0, "metric": f"{split}_point", "x": float(x), "value": float(v)} for x, v in zip(xs, ys)]
     grid = torch.as_tensor(GRID[:, None], dtype=torch.float32)
     for t, m in [(0, init)] + list(zip(snapshots, models)):
         with torch.no_grad():
@@ -163,9 +165,9 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
     for k, t in enumerate(steps):
         f = fit[fit.step == t].sort_values("x")
         axes[0].plot(f.x, f.value, color=cmap(k / max(1, len(steps) - 1)), lw=1, label=f"step {t}")
-    d = make_noisy_sine(60, noise_std=0.45, n_val=60, seed=s0)
-    axes[0].plot(d.x_train, d.y_train, "o", color="C0", ms=3, label="train")
-    axes[0].plot(d.x_val, d.y_val, "o", color="C1", ms=3, label="validation")
+    for split, color in (("train", "C0"), ("val", "C1")):
+        pts = metrics[(metrics.metric == f"{split}_point") & (metrics.seed == s0)]
+        axes[0].plot(pts.x, pts.value, "o", color=color, ms=3, label=split)
     axes[0].plot(GRID, np.sin(2 * np.pi * GRID), "k--", lw=1, label="sin(2 pi x)")
     axes[0].set(xlabel="x", ylabel="y", title=f"the fit during training (seed {s0})", ylim=(-2.5, 2.5))
     axes[0].legend(fontsize=7, ncol=2)
@@ -195,7 +197,7 @@ register(Experiment(
     question="Does the network fit the smooth sine before the noise, and does the validation loss show the moment to stop?",
     metrics_doc="Per seed: train_mse, val_mse (a second noisy draw) and clean_mse (to the noiseless sine on the grid) at "
     "every logged step; fit (the prediction on a 512-point grid of [-1, 1), column x) and amplitude (its Fourier "
-    "amplitude at k cycles per [-1, 1), column k) at each snapshot step (0 = init).",
+    "amplitude at k cycles per [-1, 1), column k) at each snapshot step (0 = init); train_point / val_point: the data.",
     config_cls=SpectralConfig,
     scales={"smoke": {"snapshots": (10, 20, 40), "eval_every": 10, "width": 16}, "quick": {},
             "paper": {"snapshots": (50, 100, 200, 400, 1000, 2000, 5000, 20000)}},

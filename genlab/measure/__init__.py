@@ -50,6 +50,14 @@ from genlab.measure._norms import (
     norm_measures,
     path_norm,
 )
+from genlab.measure._propagation import (
+    LayerSignal,
+    MeanField,
+    activation_curves,
+    activation_stats,
+    gradient_stats,
+    mean_field_profile,
+)
 from genlab.measure._representation import (
     GradientNoiseScale,
     LinearRegions,
@@ -119,4 +127,10 @@ __all__ = [
     "Check",
     "LayerStat",
     "LRRange",
+    "activation_stats",
+    "gradient_stats",
+    "activation_curves",
+    "mean_field_profile",
+    "LayerSignal",
+    "MeanField",
 ]

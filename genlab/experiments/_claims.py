@@ -22,7 +22,7 @@ import numpy as np
 
 KINDS = ("published", "qualitative", "reference")
 KIND_TEXT = {"published": "published number", "qualitative": "qualitative claim of the lecture",
-             "reference": "genlab reference run (not published)"}
+             "reference": "genlab reference (its own run or theory; not published)"}
 
 
 @dataclass(frozen=True)

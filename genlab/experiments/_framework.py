@@ -321,7 +321,7 @@ def claims_headline(counts: dict) -> str:
     """'claims holding in all seeds: k of n (published k/n, qualitative k/n, genlab reference k/n)'."""
     kinds = ", ".join(f"{label} {counts[k]['all_seeds']} of {counts[k]['n']}"
                       for k, label in (("published", "published numbers"), ("qualitative", "qualitative claims"),
-                                       ("reference", "genlab reference runs")) if counts[k]["n"])
+                                       ("reference", "genlab references")) if counts[k]["n"])
     return f"claims holding in all seeds: {counts['all_seeds']} of {counts['n']}" + (f" ({kinds})" if kinds else "")
 
 

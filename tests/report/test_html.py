@@ -66,7 +66,7 @@ def test_report_has_a_section_per_run_with_figure_and_table(tmp_path):
     # The headline counts claims holding in every seed, the kinds of reference separately;
     # a claim holding in 2 of 3 seeds is listed as such with its per-seed values and note.
     assert ("claims holding in all seeds: 3 of 4 (published numbers 1 of 2, qualitative claims 1 of 1, "
-            "genlab reference runs 1 of 1)") in text
+            "genlab references 1 of 1)") in text
     assert "◐ 2 of 3 seeds" in text and "s0: 0.6 ✘" in text and "quick scale is smaller" in text
     assert "peak width" in text and "no verdict" in text
     # The interrupted run is reported as incomplete, not silently dropped.

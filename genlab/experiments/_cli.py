@@ -22,7 +22,7 @@ def _parse_overrides(pairs: list[str]) -> dict:
     from genlab.experiments import run_experiment
 
     own = [name for name, p in inspect.signature(run_experiment).parameters.items() if p.kind is not p.VAR_KEYWORD]
-    flags = {"scale": "--scale VALUE", "seed": "--seed VALUE", "out": "--out DIR", "device": "--device VALUE",
+    flags = {"scale": "--scale VALUE", "seed": "--seed VALUE", "seeds": "--seeds VALUE", "out": "--out DIR", "device": "--device VALUE",
              "backend": "--backend VALUE", "workers": "--workers N", "scheduler": "--scheduler ADDRESS", "fresh": "--fresh",
              "name": "the NAME argument"}
     out = {}

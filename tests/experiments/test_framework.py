@@ -227,7 +227,7 @@ def test_cli_list_run_plot(tmp_path):
         (["plot", "/nonexistent"], "'run_dir' parameter"),
         (["run", "double-descent", "--scheduler", "tcp://127.0.0.1:9"], "'--scheduler' parameter of genlab run needs --backend dask"),
         (["run", "double-descent", "--scale", "smoke", "--set", "seed=3"], "(use --seed 3)"),
-        (["run", "double-descent", "--scale", "smoke", "--set", "seeds=[3]"], "use --seeds N"),
+        (["run", "double-descent", "--scale", "smoke", "--set", "seeds=3"], "(use --seeds 3)"),
         (["run", "double-descent", "--scale", "smoke", "--set", "widths=5"], "'widths' parameter of double-descent"),
     ],
 )

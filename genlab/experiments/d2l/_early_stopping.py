@@ -232,7 +232,8 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
                         label=f"{100 * p:g} %: early-stopped (best step, test)")
     axes[0].set(xlabel="Adam step", ylabel="error (%)", title="validation (noisy) and test (clean) error, training to the end")
     axes[0].legend(fontsize=7, ncol=2)
-    probe = metrics[(metrics.role == "probe") & (metrics.metric == "error") & metrics.split.isin(["clean", "mislabelled"])]
+    probe = metrics[(metrics.role == "probe") & (metrics.metric == "error") & metrics.split.isin(["clean", "mislabelled"])
+                    & (metrics.step > 0)]  # log-scaled steps
     for k, p in enumerate(levels):
         for split, ls in (("clean", "-"), ("mislabelled", ":")):
             g = probe[(probe.noise == p) & (probe.split == split)].groupby("step").value
@@ -241,7 +242,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
             m = 100 * (1 - g.mean())
             axes[1].plot(m.index, m, color=f"C{k}", ls=ls, label=f"{100 * p:g} % noise: {split} examples")
             axes[1].fill_between(m.index, 100 * (1 - g.max()), 100 * (1 - g.min()), color=f"C{k}", alpha=0.15, lw=0)
-    axes[1].set(xlabel="Adam step (log scale)", ylabel="training examples fitted to their label (%)", xscale="symlog",
+    axes[1].set(xlabel="Adam step (log scale)", ylabel="training examples fitted to their label (%)", xscale="log",
                 title="clean examples are fitted first; mean and range over seeds")
     axes[1].legend(fontsize=8)
     return save(fig, out_dir, "early_stopping")

@@ -240,7 +240,7 @@ register(Experiment(
     series=("family", "seed"),
     # Measured: the two MLP tasks 3.4 and 3.7 CPU-s per 300 steps (34 and 37 CPU-s at 3000), the
     # tree+polynomial task ~5 s; the quick run here took 806 s wall at load average ~25.
-    estimates={"smoke": "~5 s", "quick": "~45 s (projected from CPU-s; 13 min at load 25)",
+    estimates={"smoke": "~5 s", "quick": "104 s (measured, load ~4; 13 min at load 25)",
                "paper": "~7 min (projected: 10 seeds, 10000 steps)"},
     tasks=tasks,
     summarize=summarize,

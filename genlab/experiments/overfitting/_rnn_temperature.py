@@ -173,7 +173,7 @@ register(Experiment(
     order=55,
     series=("hidden", "seed", "init", "split"),
     # Measured: 8 members x 600 steps = 60 CPU-s (loop mode); the quick run took 582 s wall at load ~20.
-    estimates={"smoke": "~5 s", "quick": "~70 s (projected from CPU-s)", "paper": "~10 min (projected: 10 inits, 3000 steps)"},
+    estimates={"smoke": "~5 s", "quick": "109 s (measured, load ~3)", "paper": "~10 min (projected: 10 inits, 3000 steps)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

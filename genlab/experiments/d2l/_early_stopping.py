@@ -269,7 +269,7 @@ register(Experiment(
     # Measured (CPU-s of one process, 200 steps of each task, scaled to the steps each member trains):
     # 0.3 and 0.15 tasks ~93 CPU-s each, the 0 task ~50: two workers ~145 s on an idle 2-core CPU.
     # The quick run here took 2033 s wall on a machine shared at load average ~25.
-    estimates={"smoke": "~8 s", "quick": "~2.5 min (projected from CPU-s; 34 min at load 25)",
+    estimates={"smoke": "~8 s", "quick": "131 s (measured, load ~3; 34 min at load 25)",
                "paper": "~8 min (projected: 6400 steps, 5 seeds)"},
     tasks=tasks,
     summarize=summarize,

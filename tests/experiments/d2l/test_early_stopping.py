@@ -130,7 +130,7 @@ def test_smoke_run_claims_are_evaluated_on_each_seed(smoke):
     assert c["seeds"] == [0, 1] and len(c["values"]) == 2
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_scale_claims_hold_in_every_seed(tmp_path):
     from experiment_helpers import summary_of
 

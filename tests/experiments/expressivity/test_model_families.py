@@ -73,7 +73,7 @@ def test_claims_fail_on_violating_input():
     check_claims_fail(summarize(CFG, _synthetic(noise_gap=0.05)).claims, "noisy test error = excess error")
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_scale_claims_hold_in_every_seed(tmp_path):
     claims = summary_of(run_experiment(NAME, scale="quick", out=tmp_path / NAME))["claims"]
     assert all(c["verdict"] == "holds" for c in claims), [(c["name"], c["values"]) for c in claims]

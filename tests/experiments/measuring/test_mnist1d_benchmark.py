@@ -69,7 +69,7 @@ def test_smoke_run_trains_each_model_on_both_datasets(smoke):
     assert summary_of(run)["claims"]
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_benchmark_claims_hold_in_every_seed(tmp_path):
     run = run_experiment("mnist1d-benchmark", scale="quick", out=tmp_path / "bench")
     for c in summary_of(run)["claims"]:

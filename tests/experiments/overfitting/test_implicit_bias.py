@@ -108,7 +108,7 @@ def test_claims_hold_on_good_metrics_and_fail_on_violating_ones():
     check_claims_fail(claims, "diagonal net, alpha = 1")
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_scale_claims_hold_in_every_seed(tmp_path):
     run_dir = run_experiment("implicit-bias", scale="quick", out=tmp_path / "implicit-bias")
     for c in summary_of(run_dir)["claims"]:

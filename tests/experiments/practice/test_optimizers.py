@@ -141,7 +141,7 @@ def test_mnist_claims_fail_when_sgd_wins_and_schedules_wobble(demo):
     check_claims_fail(claims, "a decayed rate ends steadily")
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_scale_every_claim_holds_in_every_seed(tmp_path):
     run = run_experiment("optimizers", scale="quick", out=tmp_path / "optimizers")
     claims = pd.read_json(run / "summary.json", typ="series")["claims"]

@@ -69,7 +69,7 @@ def test_claims_fail_when_noise_comes_first_and_validation_never_turns():
         check_claims_fail(claims, prefix)
 
 
-@pytest.mark.slow
+@pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it
 def test_quick_scale_every_claim_holds_in_every_seed(tmp_path):
     run = run_experiment("spectral-bias", scale="quick", out=tmp_path / "spectral-bias")
     claims = pd.read_json(run / "summary.json", typ="series")["claims"]

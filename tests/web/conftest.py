@@ -28,7 +28,8 @@ def app(runs_dir, tmp_path_factory):
     pytest.importorskip("fastapi", reason="the web extra is not installed (pip install -e '.[web]')")
     from genlab.web import create_app
 
-    return create_app(runs_dir, cache_dir=tmp_path_factory.mktemp("cache"), curves_scale="smoke")
+    # The shipped curves (genlab/web/data): nothing is computed, as on a user's cold start.
+    return create_app(runs_dir, cache_dir=tmp_path_factory.mktemp("cache"))
 
 
 @pytest.fixture(scope="session")

@@ -91,7 +91,7 @@ def test_bad_requests_get_422_with_a_message(client, url, params):
 
 def test_runs_list_and_open(client):
     runs = {r["name"]: r for r in client.get("/api/runs").json()["runs"]}
-    assert set(runs) == {"run-a", "run-b", "half"}
+    assert set(runs) == {"run-a", "run-b", "half", "dd"}
     assert runs["run-a"]["complete"] and not runs["half"]["complete"]
     info = client.get("/api/runs/run-a").json()
     assert info["figures"] == ["fig.png"] and info["config"]["config"]["noise"] == 0.1

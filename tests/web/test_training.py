@@ -57,9 +57,11 @@ def test_a_busy_run_does_not_block_another_client():
         assert done and done[0]["step"] == 5
 
 
-def test_normalize_removes_the_y_offset():
-    shifted = training_state(TrainSettings("normalization", y_offset=8.0, log_lr=-1.7), 150, budget=10**6)
-    fixed = training_state(TrainSettings("normalization", y_offset=8.0, log_lr=-1.7, normalize=True), 150, budget=10**6)
-    assert fixed["diverged_at"] is None
-    assert shifted["diverged_at"] is not None or shifted["train_loss_now"] > 2 * fixed["train_loss_now"]
-    assert abs(np.mean(fixed["y_pred"]) - 8.0) < 1.0  # the prediction is in the data's units
+def test_normalize_removes_the_x_offset_divergence():
+    shifted = training_state(TrainSettings("normalization", x_offset=2.0, log_lr=-1.5), 200, budget=10**6)
+    fixed = training_state(TrainSettings("normalization", x_offset=2.0, log_lr=-1.5, normalize=True), 200, budget=10**6)
+    plain = training_state(TrainSettings("normalization", log_lr=-1.5), 200, budget=10**6)
+    assert shifted["diverged_at"] is not None and fixed["diverged_at"] is None
+    assert fixed["train_loss_now"] < 2 * plain["train_loss_now"]
+    y_shift = training_state(TrainSettings("normalization", y_offset=8.0, log_lr=-1.5, normalize=True), 0)
+    assert abs(np.mean(y_shift["y_pred"]) - 8.0) < 1.5  # the prediction is shown in the data's units

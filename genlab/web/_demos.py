@@ -44,6 +44,8 @@ def _layer_norm(h: torch.Tensor) -> torch.Tensor:
 
 def _forward(scale: float, mean: float, std: float, activation: str, layer_norm: bool, seed: int):
     """Forward pass keeping every layer's output; returns (list of tensors, weights)."""
+    if torch.get_num_threads() != 1:  # set per thread (a server's worker threads start with one per core)
+        torch.set_num_threads(1)
     base, z, grad_out = _base_net(seed)
     weights = base * (scale * math.sqrt(2.0 / WIDTH))
     act = _ACT[activation]

@@ -124,6 +124,8 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
     200-point grid, loss histories (one value per step, ``None`` where not finite), the
     best-validation step, and ``diverged_at`` (the step whose loss was no longer finite).
     """
+    if torch.get_num_threads() != 1:  # per thread: a server's worker threads start with one per core
+        torch.set_num_threads(1)  # tiny models: more threads only contend (40x slower on a busy machine)
     slot = _slot(settings)
     with slot[0]:  # one run is trained by one thread at a time; other runs go on in parallel
         if slot[1] is None:

@@ -149,3 +149,30 @@ def test_serve_cli_refuses_a_taken_port_a_bad_host_and_a_file_as_cache(tmp_path,
                 main(["serve", "--runs", str(tmp_path), *args])
             err = capsys.readouterr().err
             assert exc.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_the_shipped_curves_match_the_code_that_builds_them():
+    import json
+
+    from genlab.web import _curves
+
+    for kind in _curves.KINDS:
+        path = _curves.SHIPPED / _curves._file_name(kind, "quick", 0)
+        assert path.is_file(), f"{path} is missing: run `genlab web-data`"
+        data = json.loads(path.read_text())
+        if kind == "double_descent":
+            assert data["features"] == list(_curves.DD_FEATURES) and data["noise"] == list(_curves.DD_NOISE)
+        else:
+            assert data["hidden"] == list(_curves.BV_HIDDEN) and data["noise"] == list(_curves.BV_NOISE)
+
+
+@pytest.mark.slow
+def test_web_data_rebuilds_the_same_bytes(tmp_path):
+    from genlab.cli import main
+
+    for out in ("a", "b"):
+        with pytest.raises(SystemExit) as exc:
+            main(["web-data", "--scale", "smoke", "--out", str(tmp_path / out)])
+        assert exc.value.code in (0, None)
+    for f in (tmp_path / "a").iterdir():
+        assert f.read_bytes() == (tmp_path / "b" / f.name).read_bytes()

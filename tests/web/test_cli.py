@@ -46,7 +46,7 @@ def test_serve_subprocess_binds_localhost(tmp_path):
         assert tab.getresponse().read()
         t0 = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 0
+        assert proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after its shutdown
         assert time.monotonic() - t0 < 5
         tab.close()
     finally:

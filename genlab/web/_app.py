@@ -19,13 +19,30 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 
 from genlab.web import _curves, _demos, _runs, _training
 
 STATIC = Path(__file__).resolve().parent / "static"
-DEMOS = ("init", "gradflow", "optimizer", "normalization", "spectral", "double-descent",
-         "bias-variance", "backprop", "runs")
+DEMOS = ("init", "gradflow", "activations", "optimizer", "ema", "normalization", "spectral",
+         "double-descent", "bias-variance", "backprop", "runs")
 MAX_TRAIN_STEPS = 5000
+
+
+class Detail(BaseModel):
+    """Every error answer: one sentence naming the parameter or file, the allowed values and what was given."""
+
+    detail: str
+
+
+# Declared once for every route, so the OpenAPI schema says what each error answer holds (and
+# FastAPI's default 422 schema, a list of objects, is replaced by the string genlab sends).
+ERRORS = {
+    400: {"model": Detail, "description": "A malformed run or file name."},
+    404: {"model": Detail, "description": "No such demo, run or file."},
+    409: {"model": Detail, "description": "A run's file on disk is damaged (named in the message)."},
+    422: {"model": Detail, "description": "A query parameter outside its declared range."},
+}
 
 
 def _num(default: float, lo: float, hi: float, doc: str):
@@ -70,7 +87,7 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     """
     runs_root = Path(runs_dir).resolve()
     cache = Path(cache_dir or os.environ.get("GENLAB_CACHE") or Path.home() / ".cache" / "genlab" / "web")
-    app = FastAPI(title="genlab explorer", docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(title="genlab explorer", docs_url="/api/docs", redoc_url=None, responses=ERRORS)
     app.add_middleware(GZipMiddleware, minimum_size=2000)
     torch.set_num_threads(1)  # tiny models: threads only add contention
 
@@ -135,6 +152,16 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
                  scale: _num(1.0, 0.1, 3.0, "multiplier on the He std") = 1.0, seed: Seed = 0) -> dict:
         return _demos.gradient_flow(activation, scale, seed)
 
+    @app.get("/api/activations")
+    def activations(z_max: _num(5.0, 1.0, 10.0, "the plot covers z in [-z_max, z_max]") = 5.0) -> dict:
+        return _demos.activation_curves(z_max)
+
+    @app.get("/api/ema")
+    def ema(beta: _num(0.9, 0.0, 0.999, "smoothing factor") = 0.9,
+            n_steps: Annotated[int, Query(ge=5, le=1000, description="length of the noisy signal")] = 100,
+            noise: _num(1.0, 0.0, 5.0, "noise std of the signal") = 1.0, seed: Seed = 0) -> dict:
+        return _demos.ema_trace(beta, n_steps, noise, seed)
+
     @app.get("/api/optimizer")
     def optimizer(log_lr: _num(-1.3, -4.0, 0.5, "log10 of the learning rate") = -1.3,
                   beta1: _num(0.9, 0.0, 0.999, "first-moment decay") = 0.9,
@@ -151,10 +178,11 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
 
     @app.get("/api/normalization")
     def normalization(x_offset: _num(0.0, -5.0, 5.0, "shift of the inputs") = 0.0,
-                      y_offset: _num(0.0, -5.0, 5.0, "shift of the targets") = 0.0,
+                      y_offset: _num(0.0, -10.0, 10.0, "shift of the targets") = 0.0,
                       log_lr: _num(-1.7, -4.0, 0.0, "log10 of the SGD learning rate") = -1.7,
+                      normalize: Annotated[bool, Query(description="standardize inputs and targets first")] = False,
                       step: Step = 0, seed: Seed = 0) -> dict:
-        s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed)
+        s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed, normalize)
         return _training.training_state(s, step)
 
     @app.get("/api/spectral")
@@ -195,7 +223,8 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     # ------------------------------------------------------------------ runs browser
     @app.get("/api/runs")
     def runs() -> dict:
-        return {"runs_dir": str(runs_root), "runs": _runs.list_runs(runs_root)}
+        listed, skipped = _runs.list_runs(runs_root)
+        return {"runs_dir": str(runs_root), "runs": listed, "skipped": skipped}
 
     @app.get("/api/runs/{name}")
     def run(name: str) -> dict:
@@ -205,7 +234,8 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     def run_metrics(name: str) -> dict:
         return _runs.run_metrics(runs_root, name)
 
-    @app.get("/api/runs/{name}/files/{filename}")
+    @app.get("/api/runs/{name}/files/{filename}", response_class=FileResponse,
+             responses={200: {"description": "The figure.", "content": {"image/png": {}, "image/svg+xml": {}}}})
     def run_file(name: str, filename: str) -> FileResponse:
         return FileResponse(_runs.run_file(runs_root, name, filename))
 

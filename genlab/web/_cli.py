@@ -48,10 +48,29 @@ def serve(
         from genlab.web._app import create_app
     except ImportError as exc:  # the optional extra is missing
         raise ParameterError(f"genlab serve needs the web extra: pip install 'genlab[web]' ({exc}).") from None
-    app = create_app(runs, cache_dir=cache, precompute=True)
+    if not runs.is_dir():
+        raise ParameterError(f"The '--runs' parameter of genlab serve must be an existing directory. Got {str(runs)!r} instead (it does not exist).")
+    app = create_app(runs, cache_dir=cache)
     typer.echo(f"genlab explorer on http://{host}:{port}/  (runs: {runs.resolve()})")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # No request computes for more than a few seconds, so a short grace period lets SIGTERM
+    # and Ctrl-C stop the server promptly even with a browser tab still connected.
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=2)
+
+
+def web_data(
+    out: Path = typer.Option(None, "--out", help="Folder to write to (default: the package's genlab/web/data)."),
+    scale: str = typer.Option("quick", "--scale", help="quick (what is shipped) or smoke (tests)."),
+) -> None:
+    """Recompute the double-descent and bias-variance curves the explorer ships (minutes at quick scale)."""
+    from genlab._checks import check_choice
+    from genlab.web import _curves
+
+    check_choice(scale, "--scale", "genlab web-data", ("quick", "smoke"))
+    for kind in _curves.KINDS:
+        path = _curves.build(kind, out or _curves.SHIPPED, scale=scale)
+        typer.echo(f"wrote {path}")
 
 
 def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
+    app.command("web-data")(web_data)

@@ -1,7 +1,9 @@
 """Precomputed curves for the double-descent and bias-variance viewers.
 
-They are computed once per (cache directory, scale), stored as JSON there, and only looked up
-when a slider moves (MLU-Explain's approach). Bias-variance comes from the ``bias-variance``
+They are computed ahead of time and shipped with the package (``genlab/web/data``, rebuilt by
+``genlab web-data``), so a cold server answers its first request at once; another scale or seed
+is computed once into the cache directory. A slider move only looks values up (MLU-Explain's
+approach). Bias-variance comes from the ``bias-variance``
 experiment (``genlab.experiments.run_experiment``, one run per noise level); double descent is a
 small Legendre-features sweep (Schaeffer et al.) with label noise (min-norm least squares, genlab.models).
 """
@@ -86,25 +88,48 @@ def _double_descent(scale: str, seed: int) -> dict:
 
 _BUILDERS = {"bias_variance": _bias_variance, "double_descent": _double_descent}
 _MEMORY: dict[Path, dict] = {}
+SHIPPED = Path(__file__).resolve().parent / "data"
+KINDS = tuple(_BUILDERS)
+
+
+def _file_name(kind: str, scale: str, seed: int) -> str:
+    return f"{kind}-{scale}-seed{seed}-v{CACHE_VERSION}.json"
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")))  # same seed, same bytes
+    tmp.replace(path)
+
+
+def build(kind: str, out_dir: str | Path, *, scale: str = "quick", seed: int = 0) -> Path:
+    """Compute the curves ``kind`` and write them to ``out_dir`` (what ``genlab web-data`` runs)."""
+    path = Path(out_dir) / _file_name(kind, scale, seed)
+    _write(path, _BUILDERS[kind](scale, seed))
+    return path
 
 
 def precomputed(kind: str, cache_dir: str | Path, *, scale: str = "quick", seed: int = 0) -> dict:
-    """The precomputed curves ``kind`` ('bias_variance' or 'double_descent'), computed on first use.
+    """The precomputed curves ``kind`` ('bias_variance' or 'double_descent').
 
-    The result is stored as ``cache_dir/<kind>-<scale>-seed<seed>-v<version>.json`` (written
-    atomically) and kept in memory, so a slider move never recomputes anything.
+    Read from the package's shipped files when they hold this scale and seed, else from
+    ``cache_dir/<kind>-<scale>-seed<seed>-v<version>.json``, else computed once and stored
+    there (atomically); then kept in memory, so a slider move never recomputes anything.
     """
-    path = Path(cache_dir) / f"{kind}-{scale}-seed{seed}-v{CACHE_VERSION}.json"
+    name = _file_name(kind, scale, seed)
+    shipped, path = SHIPPED / name, Path(cache_dir) / name
     with _LOCK:
-        if path in _MEMORY:
-            return _MEMORY[path]
-        if path.is_file():
-            data = json.loads(path.read_text())
-        else:
-            data = _BUILDERS[kind](scale, seed)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            tmp.replace(path)
+        for candidate in (shipped, path):
+            if candidate in _MEMORY:
+                return _MEMORY[candidate]
+            if candidate.is_file():
+                try:
+                    _MEMORY[candidate] = json.loads(candidate.read_text())
+                    return _MEMORY[candidate]
+                except (OSError, ValueError):  # a damaged cache file is rebuilt below
+                    continue
+        data = _BUILDERS[kind](scale, seed)
+        _write(path, data)
         _MEMORY[path] = data
         return data

@@ -44,6 +44,8 @@ def _layer_norm(h: torch.Tensor) -> torch.Tensor:
 
 def _forward(scale: float, mean: float, std: float, activation: str, layer_norm: bool, seed: int):
     """Forward pass keeping every layer's output; returns (list of tensors, weights)."""
+    if torch.get_num_threads() != 1:  # set per thread (a server's worker threads start with one per core)
+        torch.set_num_threads(1)
     base, z, grad_out = _base_net(seed)
     weights = base * (scale * math.sqrt(2.0 / WIDTH))
     act = _ACT[activation]
@@ -93,6 +95,46 @@ def gradient_flow(activation: str = "relu", scale: float = 1.0, seed: int = 0) -
     layers, grad_out = _forward(scale, 0.0, 1.0, activation, False, seed)
     layers[-1].backward(grad_out)
     return {"activation": activation, "layers": _summary([h.grad.numpy() for h in layers])}
+
+
+def activation_curves(z_max: float = 5.0, n_points: int = 401) -> dict:
+    """Every activation g(z) and its derivative g'(z) on ``n_points`` of [-z_max, z_max].
+
+    The derivative comes from torch autograd of the same function the networks use (so the
+    kinks of ReLU and LeakyReLU at 0 take torch's one-sided value). Also returns the largest
+    |g'| of each (0.25 for the sigmoid: why a deep sigmoid net's gradients vanish).
+    """
+    z = torch.linspace(-z_max, z_max, n_points, dtype=torch.float64, requires_grad=True)
+    out = {"z": z.detach().numpy().round(6).tolist(), "activations": {}}
+    for name, act in _ACT.items():
+        g = act(z)
+        (dg,) = torch.autograd.grad(g.sum(), z)
+        out["activations"][name] = {"g": g.detach().numpy().round(6).tolist(), "dg": dg.numpy().round(6).tolist(),
+                                    "max_dg": float(dg.abs().max())}
+    return out
+
+
+def ema_trace(beta: float = 0.9, n_steps: int = 100, noise: float = 1.0, seed: int = 0) -> dict:
+    """An exponential moving average of a noisy signal, with and without bias correction.
+
+    The signal is ``g_t = 2 + sin(2 pi t / 50) + noise * N(0, 1)``; ``m_0 = 0``,
+    ``m_t = beta m_{t-1} + (1 - beta) g_t`` and the corrected ``m_t / (1 - beta^t)``. The
+    uncorrected average starts near 0 (biased towards its zero start); the corrected one
+    starts on the signal. Effective window about ``1 / (1 - beta)`` steps.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(1, n_steps + 1)
+    clean = 2.0 + np.sin(2 * np.pi * t / 50)
+    g = clean + noise * rng.standard_normal(n_steps)
+    m, raw = 0.0, np.empty(n_steps)
+    for i, gi in enumerate(g):
+        m = beta * m + (1 - beta) * gi
+        raw[i] = m
+    corrected = raw / (1 - beta**t)
+    return {"t": t.tolist(), "signal": g.round(6).tolist(), "clean": clean.round(6).tolist(),
+            "ema": raw.round(6).tolist(), "ema_corrected": corrected.round(6).tolist(),
+            "window": 1 / (1 - beta) if beta < 1 else None,
+            "bias_first": float(clean[0] - raw[0]), "bias_first_corrected": float(clean[0] - corrected[0])}
 
 
 # ---------------------------------------------------------------- optimizer explorer

@@ -3,6 +3,11 @@
 The page asks for the state after ``step`` optimizer steps of a run fixed by its settings; the
 server keeps recent runs in a small LRU so asking for the next frame continues training instead
 of restarting, and a run is deterministic, so a link with ``step=`` reproduces the same picture.
+
+Bounds: one request trains at most ``MAX_STEPS_PER_REQUEST`` steps (well under a second), so a
+link to step 3000 is reached in a few requests, each answered with its progress; each run has
+its own lock (clients training different settings never wait for each other), and at most
+``_MAX_RUNS`` runs of a few hundred kB are kept.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ class TrainSettings:
     y_offset: float = 0.0
     log_lr: float = -2.0
     seed: int = 0
+    normalize: bool = False  # standardize inputs and targets (training-set mean and std) first
 
 
 class _Run:
@@ -38,9 +44,15 @@ class _Run:
         x, y, xv, yv, grid, ygrid = noisy_sine(s.seed)
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32).reshape(-1, 1)  # noqa: E731
         # The offsets shift the data the network sees; plots show it in shifted units too.
-        self.x, self.y = as_t(x + s.x_offset), as_t(y + s.y_offset)
-        self.xv, self.yv = as_t(xv + s.x_offset), as_t(yv + s.y_offset)
-        self.grid = as_t(np.linspace(-1, 1, N_GRID) + s.x_offset)
+        # With ``normalize`` the network sees standardized data; the plots and the losses stay in
+        # the data's own units (the prediction is mapped back, the loss scaled by std_y**2).
+        x, xv, grid = x + s.x_offset, xv + s.x_offset, np.linspace(-1, 1, N_GRID) + s.x_offset
+        y, yv = y + s.y_offset, yv + s.y_offset
+        mx, sx, my, sy = (x.mean(), x.std(), y.mean(), y.std()) if s.normalize else (0.0, 1.0, 0.0, 1.0)
+        self.y_mean, self.y_std = float(my), float(sy)
+        self.x, self.y = as_t((x - mx) / sx), as_t((y - my) / sy)
+        self.xv, self.yv = as_t((xv - mx) / sx), as_t((yv - my) / sy)
+        self.grid = as_t((grid - mx) / sx)
         self.model = MLP(1, 1, width=64, depth=4, activation="gelu", init="he_normal", seed=s.seed)
         lr = 10.0**s.log_lr
         if s.demo == "normalization":
@@ -55,8 +67,9 @@ class _Run:
 
     def _losses(self) -> tuple[float, float]:
         with torch.no_grad():
-            return (float(torch.mean((self.model(self.x) - self.y) ** 2)),
-                    float(torch.mean((self.model(self.xv) - self.yv) ** 2)))
+            scale = self.y_std**2  # back to the data's units
+            return (scale * float(torch.mean((self.model(self.x) - self.y) ** 2)),
+                    scale * float(torch.mean((self.model(self.xv) - self.yv) ** 2)))
 
     def _record(self) -> None:
         tr, va = self._losses()
@@ -76,33 +89,51 @@ class _Run:
             self.step += 1
             self._record()
 
+    def to_step(self, step: int, budget: int) -> None:
+        """Train towards ``step`` (restarting when it lies behind), at most ``budget`` steps now."""
+        if self.step > step:
+            self.__init__(self.settings)
+        self.advance(min(step - self.step, budget))
 
-_CACHE: OrderedDict[TrainSettings, _Run] = OrderedDict()
-_LOCK = threading.Lock()
-_MAX_RUNS = 16
+
+_CACHE: OrderedDict[TrainSettings, list] = OrderedDict()  # settings -> [lock, run or None]
+_CACHE_LOCK = threading.Lock()  # held only to look a run up, never while training
+_MAX_RUNS = 32
+MAX_STEPS_PER_REQUEST = 250
 
 
 def _finite(values: list[float]) -> list[float | None]:
     return [v if math.isfinite(v) and abs(v) < 1e30 else None for v in values]
 
 
-def training_state(settings: TrainSettings, step: int) -> dict:
+def _slot(settings: TrainSettings) -> list:
+    with _CACHE_LOCK:
+        slot = _CACHE.pop(settings, None) or [threading.Lock(), None]
+        _CACHE[settings] = slot
+        while len(_CACHE) > _MAX_RUNS:
+            _CACHE.popitem(last=False)
+        return slot
+
+
+def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST) -> dict:
     """The fit and the loss curves after ``step`` steps (or at divergence, if that came first).
 
+    At most ``budget`` steps are trained per call: ``step`` in the answer is how far the run
+    got, ``complete`` whether that is the requested step (or divergence); ask again to go on.
     Returns the train/validation points, the clean sine and the network's prediction on a
     200-point grid, loss histories (one value per step, ``None`` where not finite), the
     best-validation step, and ``diverged_at`` (the step whose loss was no longer finite).
     """
-    with _LOCK:  # torch modules are not safe to train from two threads at once
-        run = _CACHE.pop(settings, None)
-        if run is None or run.step > step:
-            run = _Run(settings)
-        run.advance(step - run.step)
-        _CACHE[settings] = run
-        while len(_CACHE) > _MAX_RUNS:
-            _CACHE.popitem(last=False)
+    if torch.get_num_threads() != 1:  # per thread: a server's worker threads start with one per core
+        torch.set_num_threads(1)  # tiny models: more threads only contend (40x slower on a busy machine)
+    slot = _slot(settings)
+    with slot[0]:  # one run is trained by one thread at a time; other runs go on in parallel
+        if slot[1] is None:
+            slot[1] = _Run(settings)
+        run = slot[1]
+        run.to_step(step, budget)
         with torch.no_grad():
-            pred = run.model(run.grid).numpy().ravel()
+            pred = run.model(run.grid).numpy().ravel() * run.y_std + run.y_mean
         x, y, xv, yv, grid, ygrid = noisy_sine(settings.seed)
         val = np.array(run.val_loss)
         val = np.where(np.isfinite(val), val, np.inf)
@@ -113,6 +144,7 @@ def training_state(settings: TrainSettings, step: int) -> dict:
         steps = list(range(0, len(run.train_loss), stride))
         return {
             "step": run.step, "requested_step": step, "diverged_at": run.diverged_at,
+            "complete": run.step == step or run.diverged_at is not None,
             "x_train": (x + s.x_offset).tolist(), "y_train": (y + s.y_offset).tolist(),
             "x_val": (xv + s.x_offset).tolist(), "y_val": (yv + s.y_offset).tolist(),
             "x_grid": (np.linspace(-1, 1, N_GRID) + s.x_offset).tolist(),

@@ -38,13 +38,32 @@ def test_serve_subprocess_binds_localhost(tmp_path):
         if conns:
             local = [line.split()[3] for line in conns.splitlines()]  # "State Recv-Q Send-Q Local Peer"
             assert local == [f"127.0.0.1:{port}"]
+        # A browser tab keeps its connection open; SIGTERM must still stop the server promptly.
+        import http.client
+
+        tab = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        tab.request("GET", "/api/spectral?step=3000")
+        assert tab.getresponse().read()
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after its shutdown
+        assert time.monotonic() - t0 < 5
+        tab.close()
     finally:
-        proc.send_signal(signal.SIGTERM)  # stop it by its PID
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)  # stop it by its PID
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_serve_refuses_a_missing_runs_dir(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "genlab", "serve", "--runs", str(tmp_path / "nope")], cwd=ROOT, capture_output=True,
+                       text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert r.returncode == 2 and "'--runs' parameter of genlab serve" in r.stderr and "does not exist" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_serve_rejects_runs_file(tmp_path):

@@ -121,3 +121,33 @@ def test_backprop_finite_differences_any_point():
     h = 1e-6
     assert grads["w"] == pytest.approx((loss(x, y, w + h) - loss(x, y, w - h)) / (2 * h), rel=1e-6)
     assert grads["x"] == pytest.approx((loss(x + h, y, w) - loss(x - h, y, w)) / (2 * h), rel=1e-6)
+
+
+def test_activation_derivatives_match_finite_differences():
+    import numpy as np
+
+    from genlab.web._demos import activation_curves
+
+    d = activation_curves(4.0, n_points=801)
+    z = np.array(d["z"])
+    for name, a in d["activations"].items():
+        g, dg = np.array(a["g"]), np.array(a["dg"])
+        fd = np.gradient(g, z)
+        away = np.abs(z) > 0.05  # ReLU and LeakyReLU have a kink at 0
+        assert np.max(np.abs(fd[away][1:-1] - dg[away][1:-1])) < 1e-3, name
+    assert d["activations"]["sigmoid"]["max_dg"] == pytest.approx(0.25, abs=1e-4)
+    assert d["activations"]["tanh"]["max_dg"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_ema_bias_correction_against_a_plain_loop():
+    import numpy as np
+
+    from genlab.web._demos import ema_trace
+
+    d = ema_trace(beta=0.95, n_steps=60, noise=0.5, seed=2)
+    g, m = np.array(d["signal"]), 0.0
+    for t, gt in enumerate(g, start=1):
+        m = 0.95 * m + 0.05 * gt
+        assert d["ema"][t - 1] == pytest.approx(m, abs=1e-5)
+        assert d["ema_corrected"][t - 1] == pytest.approx(m / (1 - 0.95**t), abs=1e-4)
+    assert d["bias_first"] > 1.5 and abs(d["bias_first_corrected"]) < 1.0  # m_1 = 0.05 g_1 is far below 2

@@ -29,3 +29,39 @@ def test_spectral_best_validation_before_the_end():
     assert out["best_step"] < 300
     assert out["val_loss_now"] > out["best_val_loss"]  # validation rose after its best point
     assert out["train_loss_now"] < out["train_loss"][0]
+
+
+def test_one_request_trains_a_bounded_number_of_steps():
+    from genlab.web._training import MAX_STEPS_PER_REQUEST
+
+    s = TrainSettings("spectral", log_lr=-2.7, seed=3)
+    first = training_state(s, 5000)
+    assert first["step"] == MAX_STEPS_PER_REQUEST and not first["complete"]
+    second = training_state(s, 5000)  # the next request goes on from there
+    assert second["step"] == 2 * MAX_STEPS_PER_REQUEST
+    assert training_state(s, 20)["complete"]
+
+
+def test_a_busy_run_does_not_block_another_client():
+    import threading
+
+    from genlab.web._training import _slot
+
+    busy = TrainSettings("spectral", log_lr=-3.0, seed=5)
+    lock = _slot(busy)[0]
+    with lock:  # as if another client were training this run right now
+        done = []
+        t = threading.Thread(target=lambda: done.append(training_state(TrainSettings("spectral", log_lr=-3.0, seed=6), 5)))
+        t.start()
+        t.join(timeout=60)
+        assert done and done[0]["step"] == 5
+
+
+def test_normalize_removes_the_x_offset_divergence():
+    shifted = training_state(TrainSettings("normalization", x_offset=2.0, log_lr=-1.5), 200, budget=10**6)
+    fixed = training_state(TrainSettings("normalization", x_offset=2.0, log_lr=-1.5, normalize=True), 200, budget=10**6)
+    plain = training_state(TrainSettings("normalization", log_lr=-1.5), 200, budget=10**6)
+    assert shifted["diverged_at"] is not None and fixed["diverged_at"] is None
+    assert fixed["train_loss_now"] < 2 * plain["train_loss_now"]
+    y_shift = training_state(TrainSettings("normalization", y_offset=8.0, log_lr=-1.5, normalize=True), 0)
+    assert abs(np.mean(y_shift["y_pred"]) - 8.0) < 1.5  # the prediction is shown in the data's units

@@ -67,5 +67,10 @@ G.summary = function (text, version) {
   const e = document.getElementById("summary");
   e.textContent = text; e.dataset.version = String(version === undefined ? Date.now() : version);
 };
-G.layout = (extra) => Object.assign({ margin: { l: 50, r: 15, t: 30, b: 40 }, font: { size: 11 }, showlegend: true }, extra);
-G.config = { displaylogo: false, responsive: true };
+// A plain sentence saying what the plots now show, read out by screen readers (aria-live).
+G.say = function (text) { const e = document.getElementById("said"); if (e) e.textContent = text; };
+G.narrow = () => window.innerWidth < 600;
+G.layout = (extra) => Object.assign({ margin: { l: 50, r: 15, t: 30, b: 40 }, font: { size: 11 }, showlegend: true,
+  legend: G.narrow() ? { orientation: "h", y: -0.25 } : undefined }, extra);
+// On a phone the mode bar would cover the titles: show it on hover on wide screens only.
+G.config = { displaylogo: false, responsive: true, displayModeBar: G.narrow() ? false : "hover" };

@@ -1,15 +1,16 @@
-// Training animation shared by the input-normalization and spectral-bias pages.
-// The server returns the state after `step` optimizer steps of a deterministic run; playing asks
-// for step + STRIDE after each frame arrives, so frames never pile up.
+// Live training shared by the input-normalization and spectral-bias pages.
+// The server trains this page's run (its own, per settings, no global lock) and answers with the
+// state after `step` steps, at most 250 steps further per request. Playing asks for step + STRIDE
+// as soon as the previous frame is drawn, so frames never pile up; a link to a far step is
+// reached in a few requests, shown as "computing… step k of n" meanwhile.
 "use strict";
 function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
   const S = G.readState(Object.assign({ step: 0, seed: 0 }, defaults));
-  let playing = false;
-  const btn = document.getElementById("play");
-  async function frame() {
-    const d = await G.get(endpoint, S, "train"); if (!d) return null;
+  let playing = false, frames = 0, t0 = performance.now();
+  const btn = document.getElementById("play"), progress = document.getElementById("progress");
+  function draw(d) {
     const div = d.diverged_at !== null;
-    await Plotly.react("fit", [
+    Plotly.react("fit", [
       { x: d.x_grid, y: d.y_true, mode: "lines", name: "true function", line: { dash: "dash", color: "#444" } },
       { x: d.x_train, y: d.y_train, mode: "markers", name: "train", marker: { color: "#1f77b4", size: 6 } },
       { x: d.x_val, y: d.y_val, mode: "markers", name: "validation", marker: { color: "#ff7f0e", size: 6 } },
@@ -18,24 +19,40 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
         yaxis: { range: [Math.min(...d.y_true) - 1.8, Math.max(...d.y_true) + 1.8] }, xaxis: { title: "x" } }), G.config);
     const best = { x: [d.best_step], y: [d.best_val_loss], mode: "markers", name: `best validation (step ${d.best_step})`,
       marker: { symbol: "star", size: 14, color: "green" } };
-    await Plotly.react("loss", [
+    Plotly.react("loss", [
       { x: d.loss_steps, y: d.train_loss, mode: "lines", name: "train loss", line: { color: "#1f77b4" } },
       { x: d.loss_steps, y: d.val_loss, mode: "lines", name: "validation loss", line: { color: "#ff7f0e" } }, best],
       G.layout({ title: { text: "mean squared error" }, xaxis: { title: "step" }, yaxis: { type: "log" } }), G.config);
     document.getElementById("status").innerHTML = div ?
       `<span class="diverged">Training diverged at step ${d.diverged_at}: the loss became ${d.train_loss_now === null ? "infinite/NaN" : "huge"}. ` +
-      `Lower the learning rate or remove the offset, then Reset.</span>` : "";
+      `Lower the learning rate, remove the offset or normalize, then Reset.</span>` : "";
+    frames += 1;
+    const fps = frames / Math.max(1e-3, (performance.now() - t0) / 1000);
+    const sum = document.getElementById("summary");
+    sum.dataset.frames = String(frames); sum.dataset.fps = fps.toFixed(1);
     G.summary(Object.entries(S).map(([k, v]) => `${k}=${v}`).join(" ") + ` | step=${d.step} train=${G.fmt(d.train_loss_now, 4)} ` +
       `val=${G.fmt(d.val_loss_now, 4)} best_step=${d.best_step} best_val=${G.fmt(d.best_val_loss, 4)}` + (div ? ` DIVERGED at ${d.diverged_at}` : ""), d.step);
-    return d;
+    sum.dataset.frames = String(frames);
+    G.say(`After ${d.step} steps the network's fit (red) ` + (div ? `has diverged. ` : `has train loss ${G.fmt(d.train_loss_now, 3)} and validation loss ` +
+      `${G.fmt(d.val_loss_now, 3)}; the best validation loss so far, ${G.fmt(d.best_val_loss, 3)}, was at step ${d.best_step}.`));
   }
-  function setPlaying(p) { playing = p; btn.textContent = p ? "Pause ❚❚" : "Train ▶"; }
+  // Ask for S.step; follow partial answers (the server trains at most 250 steps per request).
+  async function frame() {
+    for (;;) {
+      const d = await G.get(endpoint, S, "train"); if (!d) return null;
+      if (d.complete) { progress.textContent = ""; draw(d); return d; }
+      progress.textContent = `computing… step ${d.step} of ${d.requested_step}`;
+      draw(d);
+    }
+  }
+  function setPlaying(p) { playing = p; btn.textContent = p ? "Pause ❚❚" : "Train ▶"; if (p) { frames = 0; t0 = performance.now(); } }
   async function loop() {
     while (playing) {
       const next = Math.min(maxStep, S.step + stride);
-      S.step = next; G.writeState(S);
+      S.step = next;
       const d = await frame();
-      if (!d || d.diverged_at !== null || next >= maxStep) { if (d) S.step = d.step; G.writeState(S); setPlaying(false); }
+      if (!d || d.diverged_at !== null || next >= maxStep) { if (d) S.step = d.step; setPlaying(false); }
+      G.writeState(S);
     }
   }
   btn.onclick = () => { setPlaying(!playing); if (playing) loop(); };

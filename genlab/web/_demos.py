@@ -174,26 +174,16 @@ def optimizer_path(log_lr: float = -1.3, beta1: float = 0.9, beta2: float = 0.99
     Returns the path ``(n_steps + 1, 2)``, the mini-batch losses, the analytic optimum and the
     sqrt(MSE) contour grid.
     """
+    # The experiment's rule: one implementation for the demo and `genlab run optimizers`.
+    from genlab.experiments.practice._optimizers import adam_family_path
+
     phi, y, w_star, (a, b, c), contour = _optimizer_problem(0)
-    rng = np.random.default_rng(seed)
     lr = 10.0**log_lr
-    w, m, v = np.zeros(2), np.zeros(2), np.zeros(2)
-    path, batch_loss = [w.copy()], []
-    for t in range(1, n_steps + 1):
-        idx = rng.choice(len(y), size=batch_size, replace=False)
-        r = phi[idx] @ w - y[idx]  # (B,)
-        batch_loss.append(float(np.mean(r**2)))
-        grad = 2 * phi[idx].T @ r / batch_size
-        m = beta1 * m + (1 - beta1) * grad
-        v = beta2 * v + (1 - beta2) * grad**2
-        step = m / (1 - beta1**t)
-        if beta2 > 0:
-            step = step / (np.sqrt(v / (1 - beta2**t)) + eps)
-        w = w - lr * step
-        if not np.all(np.isfinite(w)) or np.abs(w).max() > 1e6:
-            break
-        path.append(w.copy())
-    path = np.array(path)
+    full, losses = adam_family_path(phi, y, lr=lr, beta1=beta1, beta2=beta2, batch_size=batch_size, n_steps=n_steps,
+                                    seed=seed, eps=eps)
+    kept = ~np.isnan(full).any(axis=1)  # a diverging path stops where it left |w| < 1e6
+    path = full[: int(kept.argmin()) if not kept.all() else len(full)]
+    batch_loss = [float(v) for v in losses[: len(path) if len(path) < n_steps + 1 else n_steps]]
     final_mse = float(path[-1] @ a @ path[-1] - 2 * b @ path[-1] + c)
     return {"path": path.round(6).tolist(), "batch_loss": batch_loss, "optimum": w_star.tolist(),
             "optimum_rmse": float(math.sqrt(max(w_star @ a @ w_star - 2 * b @ w_star + c, 0))),

@@ -7,7 +7,6 @@ A run directory is complete when it holds ``summary.json`` (see the run-director
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import html
 import json
 from collections.abc import Callable
@@ -292,13 +291,12 @@ def render_report(runs_dir: str | Path, *, title: str = "genlab: measuring perfo
         f'<li><a href="#exp-{html.escape(r.name)}">{html.escape(r.summary.get("title", r.name))}</a></li>'
         for r in placed + others
     )
-    generated = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1"><style>{_CSS}</style></head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p>Generated {generated} from {len(runs)} stored run(s) in <code>{html.escape(str(runs_dir))}</code>;
+<p>Built from {len(runs)} stored run(s) in <code>{html.escape(str(runs_dir))}</code>;
 total training wall time {total_wall:.0f} s.</p>
 <div class="summary">
 <p class="headline"><b>{html.escape(claims_headline(counts))}</b>.</p>

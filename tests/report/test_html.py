@@ -95,3 +95,10 @@ def test_a_directory_without_runs_is_a_clear_error_and_writes_nothing(tmp_path):
     with pytest.raises(ParameterError, match="'runs_dir' parameter of genlab report must hold run directories"):
         build_report(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_the_same_runs_give_the_same_report_bytes(tmp_path):
+    write_run(tmp_path, "knots", [claim("a", [0.5, 0.5, 0.5], (0, 1))])
+    first = build_report(tmp_path, tmp_path / "a.html").read_bytes()
+    second = build_report(tmp_path, tmp_path / "b.html").read_bytes()
+    assert first == second

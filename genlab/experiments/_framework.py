@@ -36,6 +36,7 @@ SCALES = ("smoke", "quick", "paper")
 #: Seeds per scale unless an experiment says otherwise: enough at quick scale that a claim
 #: holding "by luck" shows up as holding in fewer than all seeds.
 DEFAULT_N_SEEDS = {"smoke": 2, "quick": 3, "paper": 3}
+MAX_SEEDS = 1000  #: seeds in one run (each is a replicate of the whole experiment)
 TASKS_DIR = "tasks"  #: the run directory's store of finished tasks
 # The local backend's workers import every experiment module once, before they are forked.
 WORKER_PRELOAD = _forkserver.EXPERIMENT_PRELOAD
@@ -172,7 +173,7 @@ def run_seeds(experiment: Experiment, scale: str, seed: int, seeds=None) -> tupl
         seeds = experiment.n_seeds[scale]
     if isinstance(seeds, (list, tuple)):
         return tuple(seeds)  # checked by the config's declared constraint
-    n = check_int(seeds, "seeds", owner, low=1, high=SEED_MAX + 1 - seed)
+    n = check_int(seeds, "seeds", owner, low=1, high=min(MAX_SEEDS, SEED_MAX + 1 - seed))
     return tuple(range(seed, seed + n))
 
 

@@ -144,7 +144,9 @@ def reproduce(
         for s in seeds:
             check_int(s, "seeds", "genlab reproduce", low=0, high=SEED_MAX)
     elif seeds is not None:
-        check_int(seeds, "seeds", "genlab reproduce", low=1, high=SEED_MAX + 1 - seed)
+        from genlab.experiments._framework import MAX_SEEDS
+
+        check_int(seeds, "seeds", "genlab reproduce", low=1, high=min(MAX_SEEDS, SEED_MAX + 1 - seed))
     check_device(device, "genlab reproduce")
     out = check_out_dir(out, "genlab reproduce")
     check_output_dir(out, "genlab reproduce", own=_is_reproduce_dir,

@@ -80,7 +80,11 @@ def command(
                     run_experiment(name, scale=scale, out=Path(tmp) / f"{name}-{scale}")
                     times.setdefault(name, {})[scale] = round(time.perf_counter() - t0, 1)
                     lines.append(f"{name:<28} {scale:<6} {times[name][scale]:7.1f} s")
-    result = {"date": _dt.date.today().isoformat(), "machine": machine(), "experiments": times}
+    import os
+
+    # The load says how far the times are from a quiet machine's (other processes share the cores).
+    result = {"date": _dt.date.today().isoformat(), "machine": machine(), "load_average_1min": round(os.getloadavg()[0], 1),
+              "experiments": times}
     if write:
         old = measured()
         merged = dict(old.get("experiments", {}))

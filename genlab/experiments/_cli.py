@@ -150,8 +150,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{e.name:<26} {e.title}\n{'':<26} time: {', '.join(parts)}{gpu}")
         if record:
             cores = record.get("machine", {}).get("cpu_count", "?")
-            typer.echo(f"\nmeasured {record.get('date', '?')} on {cores} CPU core(s); `genlab bench estimates --write` "
-                       "measures them again")
+            load = record.get("load_average_1min")
+            typer.echo(f"\nmeasured {record.get('date', '?')} on {cores} CPU core(s)"
+                       + (f" at load average {load}" if load is not None else "")
+                       + "; `genlab bench estimates --write` measures them again")
 
     @app.command("run")
     def run_command(

@@ -40,9 +40,9 @@ def test_bench_estimates_reads_the_wall_times_of_stored_runs(tmp_path, smoke):
 
 @pytest.mark.slow
 def test_bench_paper_projects_double_descent(tmp_path):
-    proc = run_cli("bench", "paper", "--only", "double-descent", "--short", "2", "--json")
+    proc = run_cli("bench", "paper", "--only", "double-descent", "--short", "5", "--json")
     assert proc.returncode == 0, proc.stderr
     r = json.loads(proc.stdout)["experiments"]["double-descent"]
-    assert r["probe_steps"] == [2, 6] and r["steps"] == 4000
+    assert r["probe_steps"] == [5, 15] and r["steps"] == 4000
     assert r["achieved_gflops"] > 0 and 0 < r["fraction_of_gemm"] < 1.5
     assert r["projected_s"] > r["probe_s"][1] and r["flop_floor_s"] > 0

@@ -33,6 +33,8 @@ MEASUREMENTS = {
     "lr_range_test": lambda model, d: m.lr_range_test(model, d, n_steps=10),
     "health_check": lambda model, d: m.health_check(model, d, overfit_steps=5, baseline_steps=5, lr_range=False),
     "information_plane": lambda model, d: m.information_plane(model, d, n_bins=5),
+    "activation_stats": lambda model, d: m.activation_stats(model, d[0] if isinstance(d, tuple) else d.x_train),
+    "gradient_stats": lambda model, d: m.gradient_stats(model, d[0] if isinstance(d, tuple) else d.x_train),
     "count_linear_regions": lambda model, d: m.count_linear_regions(model, torch.zeros(5), torch.ones(5), resolution=50),
 }
 
@@ -59,5 +61,6 @@ def test_every_public_measurement_is_covered():
     public = {n for n in m.__all__ if n[0].islower() and n not in ("bias_variance", "bias_variance_01",
                                                                    "bias_variance_replicas", "diagnose_curves",
                                                                    "mutual_information", "fit_power_law", "path_norm",
-                                                                   "random_directions", "lanczos", "untouched")}
+                                                                   "random_directions", "lanczos", "untouched",
+                                                                   "mean_field_profile", "activation_curves")}  # no model
     assert public <= set(MEASUREMENTS) | {"power_iteration_eigenvalues"}

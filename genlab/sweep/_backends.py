@@ -81,6 +81,7 @@ def start_forkserver(preload: tuple[str, ...] = ()) -> None:
 
 
 def _init_worker(threads: int, env: dict) -> None:
+    import signal
     import threading
 
     import torch
@@ -91,6 +92,15 @@ def _init_worker(threads: int, env: dict) -> None:
         os.environ.clear()
         os.environ.update(env)
     torch.set_num_threads(threads)
+    # Ctrl-C is the driver's to handle: it commits what finished and stops the workers itself.
+    # A worker that took the SIGINT too would die mid-queue-read with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # tqdm's default lock is a multiprocessing semaphore made on first use (the engine's
+    # progress bar, even disabled); a worker stopped by the driver could not release it and
+    # the resource tracker would warn of a leak. A worker's bars never cross processes.
+    from tqdm import tqdm
+
+    tqdm.set_lock(threading.RLock())
     parent = multiprocessing.parent_process()
     if parent is not None:
         # Exit when the driver dies (SIGKILL, OOM): an orphan would wait for work forever.

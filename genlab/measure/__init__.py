@@ -24,9 +24,11 @@ from genlab.measure._health import (
     lr_range_test,
 )
 from genlab.measure._hessian import (
+    GaussNewtonSpectrum,
     HessianEigenvalues,
     HessianTrace,
     SpectralDensity,
+    gauss_newton_spectrum,
     hessian_eigenvalues,
     hessian_spectral_density,
     hessian_trace,
@@ -84,6 +86,8 @@ __all__ = [
     "BiasVariance",
     "BiasVariance01",
     "ReplicaBiasVariance",
+    "gauss_newton_spectrum",
+    "GaussNewtonSpectrum",
     "hessian_eigenvalues",
     "hessian_trace",
     "hessian_spectral_density",

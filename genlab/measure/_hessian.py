@@ -1,5 +1,7 @@
 """Curvature from Hessian-vector products: top-k / smallest eigenvalues (Lanczos), trace
-(Hutchinson, Hutch++) and spectral density (stochastic Lanczos quadrature).
+(Hutchinson, Hutch++) and spectral density (stochastic Lanczos quadrature); and the
+Gauss-Newton spectrum of a squared-error loss from the Jacobian (its smallest non-zero
+eigenvalue, which Lanczos cannot isolate from the null space).
 
 Everything is built on one Lanczos routine with full re-orthogonalisation in float64; the
 tridiagonal matrix is diagonalised with ``eigh`` (real, sorted weights: PyHessian's ``eig``
@@ -37,6 +39,26 @@ class HessianEigenvalues:
 
 
 @dataclass(frozen=True)
+class GaussNewtonSpectrum:
+    """Non-zero eigenvalues of the Gauss-Newton matrix ``G = 2 J^T J / (N K)`` of the mean
+    squared error over ``N`` samples and ``K`` outputs (largest first), and the numerical rank.
+
+    At an interpolating minimum of that loss the Hessian equals ``G``. ``eigenvalues[-1]`` is the
+    smallest non-zero one (Singh et al. 2022's ``lambda_min^+``); eigenvalues below ``rtol``
+    times the largest count as zero (ReLU rescaling symmetries and dead units give exact zeros).
+    """
+
+    eigenvalues: tuple[float, ...]
+    rank: int
+    n_rows: int
+    n_params: int
+
+    @property
+    def min_nonzero(self) -> float:
+        return self.eigenvalues[-1]
+
+
+@dataclass(frozen=True)
 class HessianTrace:
     """Trace estimate ``mean +/- stderr`` from ``n_hvp`` Hessian-vector products."""
 
@@ -44,6 +66,32 @@ class HessianTrace:
     stderr: float
     method: str
     n_hvp: int
+
+
+def gauss_newton_spectrum(model: torch.nn.Module, x, *, rtol: float = 1e-14) -> GaussNewtonSpectrum:
+    """The Gauss-Newton spectrum of the mean squared error of ``model`` on inputs ``x``.
+
+    The Jacobian of every output with respect to every parameter comes from
+    ``torch.func.jacrev`` (in eval mode, no state written); its singular values ``s`` give
+    ``G``'s eigenvalues ``2 s^2 / (N K)``. ``rtol`` is relative to the largest eigenvalue (the
+    default, 1e-14, is 1e-7 on the singular values).
+    """
+    from torch.func import functional_call, jacrev
+
+    check_float(rtol, "rtol", "gauss_newton_spectrum", low=0.0)
+    params = {k: v.detach() for k, v in model.named_parameters()}
+    buffers = {k: v.detach() for k, v in model.named_buffers()}
+    x = torch.as_tensor(x, dtype=next(iter(params.values())).dtype)
+    was_training = model.training
+    model.eval()
+    try:
+        jac = jacrev(lambda p: functional_call(model, (p, buffers), (x,)).reshape(-1))(params)
+    finally:
+        model.train(was_training)
+    J = torch.cat([j.reshape(j.shape[0], -1) for j in jac.values()], 1)
+    ev = 2 * torch.linalg.svdvals(J).double() ** 2 / J.shape[0]
+    keep = ev[ev > rtol * ev[0]]
+    return GaussNewtonSpectrum(tuple(float(v) for v in keep), len(keep), J.shape[0], J.shape[1])
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,28 @@ def test_untouched_restores_after_interrupt():
                 p.data.add_(1.0)
             raise KeyboardInterrupt
     assert_unchanged(model, snap)
+
+
+def test_gauss_newton_spectrum_is_the_hessian_at_interpolation():
+    """At targets the model fits exactly, the MSE Hessian is 2 J^T J / N: its top eigenvalues
+    (Lanczos on HVPs, an independent route) equal the Gauss-Newton ones; the rank is N when
+    P > N; the model is left as it was (train mode, weights)."""
+    from genlab.measure import gauss_newton_spectrum
+    from genlab.models import MLP
+
+    model = MLP(3, 1, width=50, depth=1, seed=0).double()
+    x = torch.randn(8, 3, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = model(x).detach()
+    before = [p.detach().clone() for p in model.parameters()]
+    spec = gauss_newton_spectrum(model, x)
+    assert model.training and all(torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert spec.rank == 8 and spec.n_rows == 8 and spec.n_params == 251
+    lanczos = hessian_eigenvalues(model, (x, y), k=3, loss="mse")
+    assert np.allclose(spec.eigenvalues[:3], lanczos.eigenvalues, rtol=1e-8)
+    J = torch.autograd.functional.jacobian(lambda *p: torch.func.functional_call(
+        model, dict(zip([n for n, _ in model.named_parameters()], p)), (x,)).reshape(-1), tuple(model.parameters()))
+    J = torch.cat([j.reshape(8, -1) for j in J], 1)
+    smallest = torch.linalg.eigvalsh(2 * J @ J.T / 8)[0].item()  # the N x N Gram: its smallest eigenvalue is lambda_min^+
+    assert np.isclose(spec.min_nonzero, smallest, rtol=1e-8)
+    narrow = gauss_newton_spectrum(MLP(3, 1, width=1, depth=1, seed=0).double(), x)  # P = 6 < N: rank <= 6
+    assert narrow.rank <= 6

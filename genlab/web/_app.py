@@ -179,14 +179,14 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     @app.get("/api/normalization")
     def normalization(x_offset: _num(0.0, -5.0, 5.0, "shift of the inputs") = 0.0,
                       y_offset: _num(0.0, -10.0, 10.0, "shift of the targets") = 0.0,
-                      log_lr: _num(-1.7, -4.0, 0.0, "log10 of the SGD learning rate") = -1.7,
+                      log_lr: _num(-1.0, -4.0, 0.0, "log10 of the SGD learning rate") = -1.0,  # the experiment's 0.1
                       normalize: Annotated[bool, Query(description="standardize inputs and targets first")] = False,
                       step: Step = 0, seed: Seed = 0) -> dict:
         s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed, normalize)
         return _training.training_state(s, step)
 
     @app.get("/api/spectral")
-    def spectral(log_lr: _num(-2.5, -4.0, -1.0, "log10 of the Adam learning rate") = -2.5,
+    def spectral(log_lr: _num(-3.0, -4.0, -1.0, "log10 of the Adam learning rate") = -3.0,  # the experiment's 1e-3
                  step: Step = 0, seed: Seed = 0) -> dict:
         return _training.training_state(_training.TrainSettings("spectral", log_lr=log_lr, seed=seed), step)
 

@@ -12,6 +12,7 @@ its own lock (clients training different settings never wait for each other), an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
 from collections import OrderedDict
@@ -20,10 +21,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from genlab.models import MLP
-from genlab.web._datasets import noisy_sine
+from genlab.experiments.practice import _input_normalization, _spectral_bias
 
-N_GRID = 200
+GRID = _spectral_bias.GRID  # the experiments' 512-point periodic grid of [-1, 1): the fit is drawn (and Fourier-read) there
+N_AMPLITUDES = 33  # Fourier amplitudes shown: 0 .. 32 cycles per [-1, 1) (what the experiment stores)
 
 
 @dataclass(frozen=True)
@@ -38,23 +39,44 @@ class TrainSettings:
     normalize: bool = False  # standardize inputs and targets (training-set mean and std) first
 
 
+def demo_data(s: TrainSettings):
+    """(data the network sees, std_y, mean_y) from the experiments' own functions.
+
+    spectral: :func:`~genlab.experiments.practice._spectral_bias.spectral_data`; normalization:
+    :func:`~genlab.experiments.practice._input_normalization.shifted_sine` (its test set replaced
+    by the clean sine on ``GRID + dx``, for the plot) and, with ``normalize``, its ``standardize``.
+    """
+    if s.demo == "spectral":
+        return _spectral_bias.spectral_data(s.seed), 1.0, 0.0
+    d = _input_normalization.shifted_sine(s.seed, s.x_offset, s.y_offset)
+    d = dataclasses.replace(d, x_test=GRID[:, None] + s.x_offset, y_test=np.sin(2 * np.pi * GRID) + s.y_offset)
+    if not s.normalize:
+        return d, 1.0, 0.0
+    mean_y = float(d.y_train.mean())
+    d, std_y = _input_normalization.standardize(d)
+    return d, std_y, mean_y
+
+
+def demo_model(s: TrainSettings) -> torch.nn.Module:
+    """The experiment's network ([1, 64 x 4, 1], GELU, PyTorch's default init, its init seed)."""
+    return (_spectral_bias.spectral_mlp if s.demo == "spectral" else _input_normalization.normalization_mlp)(s.seed, 64)
+
+
 class _Run:
     def __init__(self, s: TrainSettings) -> None:
         self.settings = s
-        x, y, xv, yv, grid, ygrid = noisy_sine(s.seed)
+        d, self.y_std, self.y_mean = demo_data(s)
+        self.shown = demo_data(dataclasses.replace(s, normalize=False))[0] if s.normalize else d  # in the data's units
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32).reshape(-1, 1)  # noqa: E731
-        # The offsets shift the data the network sees; plots show it in shifted units too.
         # With ``normalize`` the network sees standardized data; the plots and the losses stay in
         # the data's own units (the prediction is mapped back, the loss scaled by std_y**2).
-        x, xv, grid = x + s.x_offset, xv + s.x_offset, np.linspace(-1, 1, N_GRID) + s.x_offset
-        y, yv = y + s.y_offset, yv + s.y_offset
-        mx, sx, my, sy = (x.mean(), x.std(), y.mean(), y.std()) if s.normalize else (0.0, 1.0, 0.0, 1.0)
-        self.y_mean, self.y_std = float(my), float(sy)
-        self.x, self.y = as_t((x - mx) / sx), as_t((y - my) / sy)
-        self.xv, self.yv = as_t((xv - mx) / sx), as_t((yv - my) / sy)
-        self.grid = as_t((grid - mx) / sx)
-        self.model = MLP(1, 1, width=64, depth=4, activation="gelu", init="he_normal", seed=s.seed)
+        self.x, self.y = as_t(d.x_train), as_t(d.y_train)
+        self.xv, self.yv = as_t(d.x_val), as_t(d.y_val)
+        self.grid = as_t(d.x_test)
+        self.model = demo_model(s)
         lr = 10.0**s.log_lr
+        # Full batch, as the experiments' TrainConfig(batch_size=None): torch.optim's rules, which
+        # genlab.train's population optimizer matches (the test checks the curves agree).
         if s.demo == "normalization":
             self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
         else:
@@ -133,23 +155,23 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
         run = slot[1]
         run.to_step(step, budget)
         with torch.no_grad():
-            pred = run.model(run.grid).numpy().ravel() * run.y_std + run.y_mean
-        x, y, xv, yv, grid, ygrid = noisy_sine(settings.seed)
+            pred = run.model(run.grid).numpy().ravel().astype(np.float64) * run.y_std + run.y_mean
         val = np.array(run.val_loss)
         val = np.where(np.isfinite(val), val, np.inf)
         best = int(np.argmin(val))
-        s = settings
         # Thin long histories to at most ~500 points for the plot; keep the exact best point.
         stride = max(1, len(run.train_loss) // 500)
         steps = list(range(0, len(run.train_loss), stride))
+        raw = run.shown
+        amp = _spectral_bias.fourier_amplitudes(pred) if np.all(np.isfinite(pred)) else np.full(N_AMPLITUDES, np.nan)
         return {
             "step": run.step, "requested_step": step, "diverged_at": run.diverged_at,
             "complete": run.step == step or run.diverged_at is not None,
-            "x_train": (x + s.x_offset).tolist(), "y_train": (y + s.y_offset).tolist(),
-            "x_val": (xv + s.x_offset).tolist(), "y_val": (yv + s.y_offset).tolist(),
-            "x_grid": (np.linspace(-1, 1, N_GRID) + s.x_offset).tolist(),
-            "y_true": (np.sin(2 * np.pi * np.linspace(-1, 1, N_GRID)) + s.y_offset).tolist(),
-            "y_pred": _finite(pred.astype(float).tolist()),
+            "x_train": raw.x_train.ravel().tolist(), "y_train": raw.y_train.tolist(),
+            "x_val": raw.x_val.ravel().tolist(), "y_val": raw.y_val.tolist(),
+            "x_grid": raw.x_test.ravel().tolist(), "y_true": raw.y_test.tolist(),
+            "y_pred": _finite(pred.tolist()),
+            "amplitude": _finite(amp[:N_AMPLITUDES].tolist()),
             "loss_steps": steps, "train_loss": _finite([run.train_loss[i] for i in steps]),
             "val_loss": _finite([run.val_loss[i] for i in steps]),
             "best_step": best, "best_val_loss": float(run.val_loss[best]),

@@ -23,6 +23,12 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
       { x: d.loss_steps, y: d.train_loss, mode: "lines", name: "train loss", line: { color: "#1f77b4" } },
       { x: d.loss_steps, y: d.val_loss, mode: "lines", name: "validation loss", line: { color: "#ff7f0e" } }, best],
       G.layout({ title: { text: "mean squared error" }, xaxis: { title: "step" }, yaxis: { type: "log" } }), G.config);
+    if (document.getElementById("fourier") && d.amplitude) {
+      Plotly.react("fourier", [{ type: "bar", x: d.amplitude.map((_, k) => k), y: d.amplitude,
+        marker: { color: d.amplitude.map((_, k) => (k === 2 ? "#2ca02c" : k >= 6 ? "#d62728" : "#999")) } }],
+        G.layout({ showlegend: false, title: { text: "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
+          xaxis: { title: "cycles per [−1, 1)" }, yaxis: { type: "log", range: [-4, 0.3] } }), G.config);
+    }
     document.getElementById("status").innerHTML = div ?
       `<span class="diverged">Training diverged at step ${d.diverged_at}: the loss became ${d.train_loss_now === null ? "infinite/NaN" : "huge"}. ` +
       `Lower the learning rate, remove the offset or normalize, then Reset.</span>` : "";

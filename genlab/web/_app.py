@@ -27,6 +27,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 DEMOS = ("init", "gradflow", "activations", "optimizer", "ema", "normalization", "spectral",
          "double-descent", "bias-variance", "backprop", "runs")
 MAX_TRAIN_STEPS = 5000
+DATA_DOC = "include the data points and the clean function (fixed for a run; a playing page asks once)"
 
 
 class Detail(BaseModel):
@@ -181,14 +182,14 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
                       y_offset: _num(0.0, -10.0, 10.0, "shift of the targets") = 0.0,
                       log_lr: _num(-1.0, -4.0, 0.0, "log10 of the SGD learning rate") = -1.0,  # the experiment's 0.1
                       normalize: Annotated[bool, Query(description="standardize inputs and targets first")] = False,
-                      step: Step = 0, seed: Seed = 0) -> dict:
+                      step: Step = 0, seed: Seed = 0, data: Annotated[bool, Query(description=DATA_DOC)] = True) -> dict:
         s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed, normalize)
-        return _training.training_state(s, step)
+        return _training.training_state(s, step, data=data)
 
     @app.get("/api/spectral")
     def spectral(log_lr: _num(-3.0, -4.0, -1.0, "log10 of the Adam learning rate") = -3.0,  # the experiment's 1e-3
-                 step: Step = 0, seed: Seed = 0) -> dict:
-        return _training.training_state(_training.TrainSettings("spectral", log_lr=log_lr, seed=seed), step)
+                 step: Step = 0, seed: Seed = 0, data: Annotated[bool, Query(description=DATA_DOC)] = True) -> dict:
+        return _training.training_state(_training.TrainSettings("spectral", log_lr=log_lr, seed=seed), step, data=data)
 
     def _grid_value(name: str, value: float, allowed) -> str:
         for a in allowed:

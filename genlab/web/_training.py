@@ -137,7 +137,7 @@ def _slot(settings: TrainSettings) -> list:
         return slot
 
 
-def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST) -> dict:
+def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST, data: bool = True) -> dict:
     """The fit and the loss curves after ``step`` steps (or at divergence, if that came first).
 
     At most ``budget`` steps are trained per call: ``step`` in the answer is how far the run
@@ -145,6 +145,8 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
     Returns the train/validation points, the clean sine and the network's prediction on a
     200-point grid, loss histories (one value per step, ``None`` where not finite), the
     best-validation step, and ``diverged_at`` (the step whose loss was no longer finite).
+    ``data=False`` leaves out what does not change while a run trains (the points, the grid and
+    the clean sine): a playing page asks for them once per run.
     """
     if torch.get_num_threads() != 1:  # per thread: a server's worker threads start with one per core
         torch.set_num_threads(1)  # tiny models: more threads only contend (40x slower on a busy machine)
@@ -164,12 +166,12 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
         steps = list(range(0, len(run.train_loss), stride))
         raw = run.shown
         amp = _spectral_bias.fourier_amplitudes(pred) if np.all(np.isfinite(pred)) else np.full(N_AMPLITUDES, np.nan)
+        fixed = {"x_train": raw.x_train.ravel().tolist(), "y_train": raw.y_train.tolist(),
+                 "x_val": raw.x_val.ravel().tolist(), "y_val": raw.y_val.tolist(),
+                 "x_grid": raw.x_test.ravel().tolist(), "y_true": raw.y_test.tolist()} if data else {}
         return {
             "step": run.step, "requested_step": step, "diverged_at": run.diverged_at,
-            "complete": run.step == step or run.diverged_at is not None,
-            "x_train": raw.x_train.ravel().tolist(), "y_train": raw.y_train.tolist(),
-            "x_val": raw.x_val.ravel().tolist(), "y_val": raw.y_val.tolist(),
-            "x_grid": raw.x_test.ravel().tolist(), "y_true": raw.y_test.tolist(),
+            "complete": run.step == step or run.diverged_at is not None, **fixed,
             "y_pred": _finite(pred.tolist()),
             "amplitude": _finite(amp[:N_AMPLITUDES].tolist()),
             "loss_steps": steps, "train_loss": _finite([run.train_loss[i] for i in steps]),

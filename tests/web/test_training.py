@@ -74,3 +74,10 @@ def test_normalize_removes_the_offsets_effect():
     assert centred["train_loss_now"] < shifted_x["train_loss_now"]
     y_shift = training_state(TrainSettings("normalization", y_offset=8.0, normalize=True, **kw), 0)
     assert abs(np.mean(y_shift["y_pred"]) - 8.0) < 1.5  # the prediction is shown in the data's units
+
+
+def test_a_playing_page_can_leave_out_the_fixed_data(client):
+    full = client.get("/api/spectral", params={"step": 5, "seed": 8}).json()
+    lean = client.get("/api/spectral", params={"step": 5, "seed": 8, "data": 0}).json()
+    assert "x_train" in full and "x_train" not in lean and "y_true" not in lean
+    assert lean == {k: v for k, v in full.items() if k not in ("x_train", "y_train", "x_val", "y_val", "x_grid", "y_true")}

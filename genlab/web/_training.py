@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -100,7 +101,7 @@ class _Run:
         if self.diverged_at is None and not (math.isfinite(tr) and tr < 1e8):
             self.diverged_at = self.step
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, deadline: float | None = None) -> None:
         for _ in range(n):
             if self.diverged_at is not None:
                 return
@@ -110,12 +111,20 @@ class _Run:
             self.opt.step()
             self.step += 1
             self._record()
+            if deadline is not None and time.perf_counter() > deadline:
+                return  # at least one step per call: a slow machine still makes progress
 
-    def to_step(self, step: int, budget: int) -> None:
-        """Train towards ``step`` (restarting when it lies behind), at most ``budget`` steps now."""
+    def to_step(self, step: int, budget: int, deadline: float | None = None) -> None:
+        """Train towards ``step`` (restarting when it lies behind), at most ``budget`` steps now (and
+        none after ``deadline``, a ``time.perf_counter()`` value)."""
         if self.step > step:
             self.__init__(self.settings)
-        self.advance(min(step - self.step, budget))
+        self.advance(min(step - self.step, budget), deadline)
+
+
+def warm_up(demo: str) -> None:
+    """Two steps of a throw-away run (not cached): torch.optim's first step imports a lot."""
+    _Run(TrainSettings(demo)).advance(2)
 
 
 _CACHE: OrderedDict[TrainSettings, list] = OrderedDict()  # settings -> [lock, run or None]
@@ -137,7 +146,8 @@ def _slot(settings: TrainSettings) -> list:
         return slot
 
 
-def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST, data: bool = True) -> dict:
+def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST, seconds: float | None = None,
+                   data: bool = True) -> dict:
     """The fit and the loss curves after ``step`` steps (or at divergence, if that came first).
 
     At most ``budget`` steps are trained per call: ``step`` in the answer is how far the run
@@ -145,6 +155,8 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
     Returns the train/validation points, the clean sine and the network's prediction on a
     200-point grid, loss histories (one value per step, ``None`` where not finite), the
     best-validation step, and ``diverged_at`` (the step whose loss was no longer finite).
+    ``seconds`` also bounds the training time of one call (the server's answer to a far step
+    then comes within about that, on any machine; the run itself stays deterministic).
     ``data=False`` leaves out what does not change while a run trains (the points, the grid and
     the clean sine): a playing page asks for them once per run.
     """
@@ -152,10 +164,11 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
         torch.set_num_threads(1)  # tiny models: more threads only contend (40x slower on a busy machine)
     slot = _slot(settings)
     with slot[0]:  # one run is trained by one thread at a time; other runs go on in parallel
+        deadline = None if seconds is None else time.perf_counter() + seconds  # from when this run is ours
         if slot[1] is None:
             slot[1] = _Run(settings)
         run = slot[1]
-        run.to_step(step, budget)
+        run.to_step(step, budget, deadline)
         with torch.no_grad():
             pred = run.model(run.grid).numpy().ravel().astype(np.float64) * run.y_std + run.y_mean
         val = np.array(run.val_loss)

@@ -81,3 +81,16 @@ def test_a_playing_page_can_leave_out_the_fixed_data(client):
     lean = client.get("/api/spectral", params={"step": 5, "seed": 8, "data": 0}).json()
     assert "x_train" in full and "x_train" not in lean and "y_true" not in lean
     assert lean == {k: v for k, v in full.items() if k not in ("x_train", "y_train", "x_val", "y_val", "x_grid", "y_true")}
+
+
+def test_a_time_bound_answers_early_and_the_run_goes_on_the_same():
+    s = TrainSettings("spectral", log_lr=-3.0, seed=9)
+    first = training_state(s, 40, seconds=0.0)  # past its deadline after the first step: one step, then the answer
+    assert first["step"] == 1 and not first["complete"]
+    while not (last := training_state(s, 40, seconds=0.0))["complete"]:
+        pass
+    assert last["step"] == 40
+    from genlab.web._training import _CACHE
+
+    _CACHE.clear()  # replayed from scratch in one call: the same bytes as the run trained one step per call
+    np.testing.assert_array_equal(training_state(s, 40)["y_pred"], last["y_pred"])

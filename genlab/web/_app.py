@@ -27,6 +27,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 DEMOS = ("init", "gradflow", "activations", "optimizer", "ema", "normalization", "spectral",
          "double-descent", "bias-variance", "backprop", "runs")
 MAX_TRAIN_STEPS = 5000
+TRAIN_SECONDS = 1.0  # one request trains for at most about this long (then answers with its progress)
+DATA_DOC = "include the data points and the clean function (fixed for a run; a playing page asks once)"
 
 
 class Detail(BaseModel):
@@ -68,6 +70,15 @@ def _message(exc: RequestValidationError) -> str:
     return " ".join(parts)
 
 
+def _warm_up() -> None:
+    """Pay torch's first-use costs (module construction, autograd, torch.optim's lazy imports:
+    seconds on a busy machine) at start-up rather than in a user's first request."""
+    _demos.init_explorer()
+    _demos.gradient_flow()
+    for demo in ("normalization", "spectral"):
+        _training.warm_up(demo)
+
+
 def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = None,
                curves_scale: str = "quick", precompute: bool = False) -> FastAPI:
     """Build the genlab web app.
@@ -90,6 +101,7 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     app = FastAPI(title="genlab explorer", docs_url="/api/docs", redoc_url=None, responses=ERRORS)
     app.add_middleware(GZipMiddleware, minimum_size=2000)
     torch.set_num_threads(1)  # tiny models: threads only add contention
+    _warm_up()
 
     @app.middleware("http")
     async def server_timing(request: Request, call_next):
@@ -179,16 +191,17 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     @app.get("/api/normalization")
     def normalization(x_offset: _num(0.0, -5.0, 5.0, "shift of the inputs") = 0.0,
                       y_offset: _num(0.0, -10.0, 10.0, "shift of the targets") = 0.0,
-                      log_lr: _num(-1.7, -4.0, 0.0, "log10 of the SGD learning rate") = -1.7,
+                      log_lr: _num(-1.0, -4.0, 0.0, "log10 of the SGD learning rate") = -1.0,  # the experiment's 0.1
                       normalize: Annotated[bool, Query(description="standardize inputs and targets first")] = False,
-                      step: Step = 0, seed: Seed = 0) -> dict:
+                      step: Step = 0, seed: Seed = 0, data: Annotated[bool, Query(description=DATA_DOC)] = True) -> dict:
         s = _training.TrainSettings("normalization", x_offset, y_offset, log_lr, seed, normalize)
-        return _training.training_state(s, step)
+        return _training.training_state(s, step, seconds=TRAIN_SECONDS, data=data)
 
     @app.get("/api/spectral")
-    def spectral(log_lr: _num(-2.5, -4.0, -1.0, "log10 of the Adam learning rate") = -2.5,
-                 step: Step = 0, seed: Seed = 0) -> dict:
-        return _training.training_state(_training.TrainSettings("spectral", log_lr=log_lr, seed=seed), step)
+    def spectral(log_lr: _num(-3.0, -4.0, -1.0, "log10 of the Adam learning rate") = -3.0,  # the experiment's 1e-3
+                 step: Step = 0, seed: Seed = 0, data: Annotated[bool, Query(description=DATA_DOC)] = True) -> dict:
+        return _training.training_state(_training.TrainSettings("spectral", log_lr=log_lr, seed=seed), step,
+                                        seconds=TRAIN_SECONDS, data=data)
 
     def _grid_value(name: str, value: float, allowed) -> str:
         for a in allowed:

@@ -1,9 +1,12 @@
 """The stateless demos: each is a pure function of its parameters (and a seed) returning a dict.
 
-Initialization and gradient flow use the lecture's net: input 128, four hidden layers of 128
-units, a linear 128-wide output, zero biases, weights ``scale * N(0, 2/128)`` (He at scale 1).
-The optimizer explorer fits ``y = w1 x + w2 x^3``; the backprop step-through traces
-``L = (w x - y)^2 + lambda w^2`` and checks every gradient against torch autograd.
+One implementation, two front ends: every demo of an experiment's subject calls the
+experiment's own functions (``genlab run NAME`` and the page compute with the same code;
+tests/web/test_same_code.py checks the answers are equal). Initialization and gradient flow
+use the lecture's net: input 128, four hidden layers of 128 units, a linear 128-wide output,
+zero biases, weights ``scale * N(0, 2/128)`` (He at scale 1). The optimizer explorer fits
+``y = w1 x + w2 x^3``; the backprop step-through traces ``L = (w x - y)^2 + lambda w^2`` and
+checks every gradient against torch autograd.
 """
 
 from __future__ import annotations
@@ -14,123 +17,84 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-WIDTH = 128
-N_HIDDEN = 4
-ACTIVATIONS = ("relu", "sigmoid", "tanh", "gelu", "leaky_relu", "elu")
-_ACT = {
-    "relu": torch.relu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "gelu": torch.nn.functional.gelu,
-    "leaky_relu": lambda z: torch.nn.functional.leaky_relu(z, 0.1),  # the lecture's max(0.1 z, z)
-    "elu": torch.nn.functional.elu,
-}
+from genlab.experiments.practice import _optimizers, _signal_propagation
+from genlab.measure import LayerSignal
+from genlab.measure import activation_curves as _activation_curves
+from genlab.models import ACTIVATIONS as _MODEL_ACTIVATIONS
 
-
-@lru_cache(maxsize=64)
-def _base_net(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Unit-variance weights (5, 128, 128), an input draw z (128,) and a unit output gradient."""
-    g = torch.Generator().manual_seed(seed)
-    weights = torch.randn(N_HIDDEN + 1, WIDTH, WIDTH, generator=g, dtype=torch.float64)
-    z = torch.randn(WIDTH, generator=g, dtype=torch.float64)
-    grad_out = torch.randn(WIDTH, generator=g, dtype=torch.float64)
-    return weights, z, grad_out / grad_out.norm()
-
-
-def _layer_norm(h: torch.Tensor) -> torch.Tensor:
-    # Over the 128 features of the single sample, no learnable gain/shift (as in the lecture).
-    return (h - h.mean()) / torch.sqrt(h.var(unbiased=False) + 1e-5)
-
-
-def _forward(scale: float, mean: float, std: float, activation: str, layer_norm: bool, seed: int):
-    """Forward pass keeping every layer's output; returns (list of tensors, weights)."""
-    if torch.get_num_threads() != 1:  # set per thread (a server's worker threads start with one per core)
-        torch.set_num_threads(1)
-    base, z, grad_out = _base_net(seed)
-    weights = base * (scale * math.sqrt(2.0 / WIDTH))
-    act = _ACT[activation]
-    x = (mean + std * z).requires_grad_(True)
-    layers = [x]
-    h = x
-    for i in range(N_HIDDEN + 1):
-        h = weights[i] @ h  # (128,)
-        if i < N_HIDDEN:
-            h = act(h)
-        if layer_norm:
-            h = _layer_norm(h)
-        if h.requires_grad:
-            h.retain_grad()
-        layers.append(h)
-    return layers, grad_out
-
-
+ACTIVATIONS = tuple(_MODEL_ACTIVATIONS)  # genlab.models' (nn.LeakyReLU's slope is PyTorch's 0.01)
 LAYER_NAMES = ["x", "h1", "h2", "h3", "h4", "y"]
 
 
-def _summary(values: list[np.ndarray]) -> list[dict]:
-    return [{"name": n, "std": float(v.std()), "mean": float(v.mean()),
-             "frac_zero": float(np.mean(v == 0.0)), "values": v.round(6).tolist()}
-            for n, v in zip(LAYER_NAMES, values)]
+def _one_thread() -> None:
+    if torch.get_num_threads() != 1:  # set per thread (a server's worker threads start with one per core)
+        torch.set_num_threads(1)
+
+
+def _summary(signal: LayerSignal) -> list[dict]:
+    return [{"name": n, "std": float(sd), "mean": float(m), "frac_zero": float(z), "values": v.round(6).tolist()}
+            for n, m, sd, z, v in zip(signal.names, signal.mean, signal.std, signal.frac_zero, signal.values)]
 
 
 def init_explorer(scale: float = 1.0, mean: float = 0.0, std: float = 1.0, layer_norm: bool = False,
                   seed: int = 0) -> dict:
     """Activations of each layer of the 4x128 ReLU net after one forward pass of one input.
 
-    Returns ``{"layers": [{"name", "std", "mean", "frac_zero", "values": 128 floats}, ...]}``
-    for x, h1..h4 and the linear output y. At ``scale=1`` (exact He) the std stays roughly
-    constant across layers; it shrinks like ``scale**l`` below 1 and grows above.
+    The ``initialization`` experiment's net 0 of ``seed`` with one input
+    (:func:`genlab.experiments.practice._signal_propagation.net_signals`): He init times
+    ``scale``, zero biases, ``x ~ N(mean, std^2)``; ``layer_norm`` is ``MLP(norm='layer')``
+    (on the pre-activation, gain 1, shift 0). Returns ``{"layers": [{"name", "std", "mean",
+    "frac_zero", "values": 128 floats}, ...]}`` for x, h1..h4 and the linear output y.
     """
-    with torch.no_grad():
-        layers, _ = _forward(scale, mean, std, "relu", layer_norm, seed)
-    return {"layers": _summary([h.detach().numpy() for h in layers])}
+    _one_thread()
+    acts, _ = _signal_propagation.net_signals(seed, 0, scale=scale, norm="layer" if layer_norm else None, input_mean=mean,
+                                              input_std=std, n_inputs=1, gradients=False)
+    return {"layers": _summary(acts)}
 
 
 def gradient_flow(activation: str = "relu", scale: float = 1.0, seed: int = 0) -> dict:
     """Gradients dE/dh of each layer when a random unit vector is injected as dE/dy.
 
-    The input is ``x ~ N(0, 1)`` and the weights are He times ``scale``; with sigmoid or tanh
-    the gradient std shrinks layer by layer towards the input (vanishing gradients).
+    The ``gradient-flow`` experiment's net 0 of ``seed`` with one input ``x ~ N(0, 1)`` and He
+    weights times ``scale`` (:func:`~genlab.experiments.practice._signal_propagation.net_signals`);
+    with sigmoid the gradient std shrinks layer by layer towards the input (vanishing gradients).
     """
-    layers, grad_out = _forward(scale, 0.0, 1.0, activation, False, seed)
-    layers[-1].backward(grad_out)
-    return {"activation": activation, "layers": _summary([h.grad.numpy() for h in layers])}
+    _one_thread()
+    _, grads = _signal_propagation.net_signals(seed, 0, activation=activation, scale=scale, n_inputs=1)
+    return {"activation": activation, "layers": _summary(grads)}
 
 
 def activation_curves(z_max: float = 5.0, n_points: int = 401) -> dict:
     """Every activation g(z) and its derivative g'(z) on ``n_points`` of [-z_max, z_max].
 
-    The derivative comes from torch autograd of the same function the networks use (so the
-    kinks of ReLU and LeakyReLU at 0 take torch's one-sided value). Also returns the largest
-    |g'| of each (0.25 for the sigmoid: why a deep sigmoid net's gradients vanish).
+    :func:`genlab.measure.activation_curves` on the ``gradient-flow`` experiment's grid: the
+    derivative is autograd's of the modules the networks use (so the kinks of ReLU and
+    LeakyReLU at 0 take torch's one-sided value). Also returns the largest |g'| of each (0.25
+    for the sigmoid: why a deep sigmoid net's gradients vanish).
     """
-    z = torch.linspace(-z_max, z_max, n_points, dtype=torch.float64, requires_grad=True)
-    out = {"z": z.detach().numpy().round(6).tolist(), "activations": {}}
-    for name, act in _ACT.items():
-        g = act(z)
-        (dg,) = torch.autograd.grad(g.sum(), z)
-        out["activations"][name] = {"g": g.detach().numpy().round(6).tolist(), "dg": dg.numpy().round(6).tolist(),
-                                    "max_dg": float(dg.abs().max())}
+    z = _signal_propagation.curve_grid(z_max, n_points)
+    out = {"z": z.round(6).tolist(), "activations": {}}
+    for name in ACTIVATIONS:
+        g, dg = _activation_curves(name, z)
+        out["activations"][name] = {"g": g.round(6).tolist(), "dg": dg.round(6).tolist(), "max_dg": float(np.abs(dg).max())}
     return out
 
 
 def ema_trace(beta: float = 0.9, n_steps: int = 100, noise: float = 1.0, seed: int = 0) -> dict:
     """An exponential moving average of a noisy signal, with and without bias correction.
 
-    The signal is ``g_t = 2 + sin(2 pi t / 50) + noise * N(0, 1)``; ``m_0 = 0``,
-    ``m_t = beta m_{t-1} + (1 - beta) g_t`` and the corrected ``m_t / (1 - beta^t)``. The
-    uncorrected average starts near 0 (biased towards its zero start); the corrected one
+    The signal is ``g_t = 2 + sin(2 pi t / 50) + noise * N(0, 1)``; the averages are the
+    ``optimizers`` experiment's :func:`~genlab.experiments.practice._optimizers.ema`:
+    ``m_0 = 0``, ``m_t = beta m_{t-1} + (1 - beta) g_t`` and the corrected ``m_t / (1 - beta^t)``.
+    The uncorrected average starts near 0 (biased towards its zero start); the corrected one
     starts on the signal. Effective window about ``1 / (1 - beta)`` steps.
     """
     rng = np.random.default_rng(seed)
     t = np.arange(1, n_steps + 1)
     clean = 2.0 + np.sin(2 * np.pi * t / 50)
     g = clean + noise * rng.standard_normal(n_steps)
-    m, raw = 0.0, np.empty(n_steps)
-    for i, gi in enumerate(g):
-        m = beta * m + (1 - beta) * gi
-        raw[i] = m
-    corrected = raw / (1 - beta**t)
+    raw = _optimizers.ema(g, beta, correct=False)
+    corrected = _optimizers.ema(g, beta, correct=True)
     return {"t": t.tolist(), "signal": g.round(6).tolist(), "clean": clean.round(6).tolist(),
             "ema": raw.round(6).tolist(), "ema_corrected": corrected.round(6).tolist(),
             "window": 1 / (1 - beta) if beta < 1 else None,
@@ -152,8 +116,8 @@ def _optimizer_problem(seed: int):
     from genlab.web._datasets import optimizer_data
 
     x, y = optimizer_data(seed)
-    phi = np.stack([x, x**3], axis=1)  # (500, 2)
-    w_star = np.linalg.lstsq(phi, y, rcond=None)[0]
+    phi = _optimizers.features(x)  # (500, 2)
+    w_star = _optimizers.least_squares_optimum(phi, y)
     # The MSE is the quadratic w^T A w - 2 b^T w + c; contours come from it in closed form.
     a, b, c = phi.T @ phi / len(y), phi.T @ y / len(y), float(y @ y / len(y))
     w1 = np.linspace(*W1_RANGE, 43)  # coarse is enough for a quadratic and keeps redraws fast
@@ -175,11 +139,9 @@ def optimizer_path(log_lr: float = -1.3, beta1: float = 0.9, beta2: float = 0.99
     sqrt(MSE) contour grid.
     """
     # The experiment's rule: one implementation for the demo and `genlab run optimizers`.
-    from genlab.experiments.practice._optimizers import adam_family_path
-
     phi, y, w_star, (a, b, c), contour = _optimizer_problem(0)
     lr = 10.0**log_lr
-    full, losses = adam_family_path(phi, y, lr=lr, beta1=beta1, beta2=beta2, batch_size=batch_size, n_steps=n_steps,
+    full, losses = _optimizers.adam_family_path(phi, y, lr=lr, beta1=beta1, beta2=beta2, batch_size=batch_size, n_steps=n_steps,
                                     seed=seed, eps=eps)
     kept = ~np.isnan(full).any(axis=1)  # a diverging path stops where it left |w| < 1e6
     path = full[: int(kept.argmin()) if not kept.all() else len(full)]

@@ -12,18 +12,20 @@ its own lock (clients training different settings never wait for each other), an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from genlab.models import MLP
-from genlab.web._datasets import noisy_sine
+from genlab.experiments.practice import _input_normalization, _spectral_bias
 
-N_GRID = 200
+GRID = _spectral_bias.GRID  # the experiments' 512-point periodic grid of [-1, 1): the fit is drawn (and Fourier-read) there
+N_AMPLITUDES = 33  # Fourier amplitudes shown: 0 .. 32 cycles per [-1, 1) (what the experiment stores)
 
 
 @dataclass(frozen=True)
@@ -38,23 +40,44 @@ class TrainSettings:
     normalize: bool = False  # standardize inputs and targets (training-set mean and std) first
 
 
+def demo_data(s: TrainSettings):
+    """(data the network sees, std_y, mean_y) from the experiments' own functions.
+
+    spectral: :func:`~genlab.experiments.practice._spectral_bias.spectral_data`; normalization:
+    :func:`~genlab.experiments.practice._input_normalization.shifted_sine` (its test set replaced
+    by the clean sine on ``GRID + dx``, for the plot) and, with ``normalize``, its ``standardize``.
+    """
+    if s.demo == "spectral":
+        return _spectral_bias.spectral_data(s.seed), 1.0, 0.0
+    d = _input_normalization.shifted_sine(s.seed, s.x_offset, s.y_offset)
+    d = dataclasses.replace(d, x_test=GRID[:, None] + s.x_offset, y_test=np.sin(2 * np.pi * GRID) + s.y_offset)
+    if not s.normalize:
+        return d, 1.0, 0.0
+    mean_y = float(d.y_train.mean())
+    d, std_y = _input_normalization.standardize(d)
+    return d, std_y, mean_y
+
+
+def demo_model(s: TrainSettings) -> torch.nn.Module:
+    """The experiment's network ([1, 64 x 4, 1], GELU, PyTorch's default init, its init seed)."""
+    return (_spectral_bias.spectral_mlp if s.demo == "spectral" else _input_normalization.normalization_mlp)(s.seed, 64)
+
+
 class _Run:
     def __init__(self, s: TrainSettings) -> None:
         self.settings = s
-        x, y, xv, yv, grid, ygrid = noisy_sine(s.seed)
+        d, self.y_std, self.y_mean = demo_data(s)
+        self.shown = demo_data(dataclasses.replace(s, normalize=False))[0] if s.normalize else d  # in the data's units
         as_t = lambda a: torch.as_tensor(a, dtype=torch.float32).reshape(-1, 1)  # noqa: E731
-        # The offsets shift the data the network sees; plots show it in shifted units too.
         # With ``normalize`` the network sees standardized data; the plots and the losses stay in
         # the data's own units (the prediction is mapped back, the loss scaled by std_y**2).
-        x, xv, grid = x + s.x_offset, xv + s.x_offset, np.linspace(-1, 1, N_GRID) + s.x_offset
-        y, yv = y + s.y_offset, yv + s.y_offset
-        mx, sx, my, sy = (x.mean(), x.std(), y.mean(), y.std()) if s.normalize else (0.0, 1.0, 0.0, 1.0)
-        self.y_mean, self.y_std = float(my), float(sy)
-        self.x, self.y = as_t((x - mx) / sx), as_t((y - my) / sy)
-        self.xv, self.yv = as_t((xv - mx) / sx), as_t((yv - my) / sy)
-        self.grid = as_t((grid - mx) / sx)
-        self.model = MLP(1, 1, width=64, depth=4, activation="gelu", init="he_normal", seed=s.seed)
+        self.x, self.y = as_t(d.x_train), as_t(d.y_train)
+        self.xv, self.yv = as_t(d.x_val), as_t(d.y_val)
+        self.grid = as_t(d.x_test)
+        self.model = demo_model(s)
         lr = 10.0**s.log_lr
+        # Full batch, as the experiments' TrainConfig(batch_size=None): torch.optim's rules, which
+        # genlab.train's population optimizer matches (the test checks the curves agree).
         if s.demo == "normalization":
             self.opt = torch.optim.SGD(self.model.parameters(), lr=lr)
         else:
@@ -78,7 +101,7 @@ class _Run:
         if self.diverged_at is None and not (math.isfinite(tr) and tr < 1e8):
             self.diverged_at = self.step
 
-    def advance(self, n: int) -> None:
+    def advance(self, n: int, deadline: float | None = None) -> None:
         for _ in range(n):
             if self.diverged_at is not None:
                 return
@@ -88,12 +111,20 @@ class _Run:
             self.opt.step()
             self.step += 1
             self._record()
+            if deadline is not None and time.perf_counter() > deadline:
+                return  # at least one step per call: a slow machine still makes progress
 
-    def to_step(self, step: int, budget: int) -> None:
-        """Train towards ``step`` (restarting when it lies behind), at most ``budget`` steps now."""
+    def to_step(self, step: int, budget: int, deadline: float | None = None) -> None:
+        """Train towards ``step`` (restarting when it lies behind), at most ``budget`` steps now (and
+        none after ``deadline``, a ``time.perf_counter()`` value)."""
         if self.step > step:
             self.__init__(self.settings)
-        self.advance(min(step - self.step, budget))
+        self.advance(min(step - self.step, budget), deadline)
+
+
+def warm_up(demo: str) -> None:
+    """Two steps of a throw-away run (not cached): torch.optim's first step imports a lot."""
+    _Run(TrainSettings(demo)).advance(2)
 
 
 _CACHE: OrderedDict[TrainSettings, list] = OrderedDict()  # settings -> [lock, run or None]
@@ -115,7 +146,8 @@ def _slot(settings: TrainSettings) -> list:
         return slot
 
 
-def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST) -> dict:
+def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEPS_PER_REQUEST, seconds: float | None = None,
+                   data: bool = True) -> dict:
     """The fit and the loss curves after ``step`` steps (or at divergence, if that came first).
 
     At most ``budget`` steps are trained per call: ``step`` in the answer is how far the run
@@ -123,33 +155,38 @@ def training_state(settings: TrainSettings, step: int, *, budget: int = MAX_STEP
     Returns the train/validation points, the clean sine and the network's prediction on a
     200-point grid, loss histories (one value per step, ``None`` where not finite), the
     best-validation step, and ``diverged_at`` (the step whose loss was no longer finite).
+    ``seconds`` also bounds the training time of one call (the server's answer to a far step
+    then comes within about that, on any machine; the run itself stays deterministic).
+    ``data=False`` leaves out what does not change while a run trains (the points, the grid and
+    the clean sine): a playing page asks for them once per run.
     """
     if torch.get_num_threads() != 1:  # per thread: a server's worker threads start with one per core
         torch.set_num_threads(1)  # tiny models: more threads only contend (40x slower on a busy machine)
     slot = _slot(settings)
     with slot[0]:  # one run is trained by one thread at a time; other runs go on in parallel
+        deadline = None if seconds is None else time.perf_counter() + seconds  # from when this run is ours
         if slot[1] is None:
             slot[1] = _Run(settings)
         run = slot[1]
-        run.to_step(step, budget)
+        run.to_step(step, budget, deadline)
         with torch.no_grad():
-            pred = run.model(run.grid).numpy().ravel() * run.y_std + run.y_mean
-        x, y, xv, yv, grid, ygrid = noisy_sine(settings.seed)
+            pred = run.model(run.grid).numpy().ravel().astype(np.float64) * run.y_std + run.y_mean
         val = np.array(run.val_loss)
         val = np.where(np.isfinite(val), val, np.inf)
         best = int(np.argmin(val))
-        s = settings
         # Thin long histories to at most ~500 points for the plot; keep the exact best point.
         stride = max(1, len(run.train_loss) // 500)
         steps = list(range(0, len(run.train_loss), stride))
+        raw = run.shown
+        amp = _spectral_bias.fourier_amplitudes(pred) if np.all(np.isfinite(pred)) else np.full(N_AMPLITUDES, np.nan)
+        fixed = {"x_train": raw.x_train.ravel().tolist(), "y_train": raw.y_train.tolist(),
+                 "x_val": raw.x_val.ravel().tolist(), "y_val": raw.y_val.tolist(),
+                 "x_grid": raw.x_test.ravel().tolist(), "y_true": raw.y_test.tolist()} if data else {}
         return {
             "step": run.step, "requested_step": step, "diverged_at": run.diverged_at,
-            "complete": run.step == step or run.diverged_at is not None,
-            "x_train": (x + s.x_offset).tolist(), "y_train": (y + s.y_offset).tolist(),
-            "x_val": (xv + s.x_offset).tolist(), "y_val": (yv + s.y_offset).tolist(),
-            "x_grid": (np.linspace(-1, 1, N_GRID) + s.x_offset).tolist(),
-            "y_true": (np.sin(2 * np.pi * np.linspace(-1, 1, N_GRID)) + s.y_offset).tolist(),
-            "y_pred": _finite(pred.astype(float).tolist()),
+            "complete": run.step == step or run.diverged_at is not None, **fixed,
+            "y_pred": _finite(pred.tolist()),
+            "amplitude": _finite(amp[:N_AMPLITUDES].tolist()),
             "loss_steps": steps, "train_loss": _finite([run.train_loss[i] for i in steps]),
             "val_loss": _finite([run.val_loss[i] for i in steps]),
             "best_step": best, "best_val_loss": float(run.val_loss[best]),

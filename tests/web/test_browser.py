@@ -74,7 +74,7 @@ def test_init_scale_slider_shrinks_activations(page, base_url):
     assert bars[4] == pytest.approx(values(after, "h4"), rel=1e-2)
     page.locator('[data-param="layer_norm"]').check()
     ln = summary(page, "layer_norm=1")
-    assert values(ln, "h4") == pytest.approx(1.0, abs=0.01)
+    assert 0.45 < values(ln, "h4") < 0.72  # ReLU of a standardized pre-activation: ~0.58 whatever the scale
 
 
 def test_init_link_reproduces_state(page, base_url):
@@ -118,12 +118,12 @@ def test_optimizer_presets_and_batch_slider(page, base_url):
 def test_normalization_offset_diverges_and_says_so(page, base_url):
     page.goto(base_url + "/demo/normalization?step=50")
     summary(page, "step=50 train=")
-    slider = page.locator('[data-param="x_offset"]')
+    slider = page.locator('[data-param="y_offset"]')
     slider.focus()
-    for _ in range(8):  # 0 -> 2 in steps of 0.25
+    for _ in range(20):  # 0 -> 10 in steps of 0.5
         slider.press("ArrowRight")
-    assert "x_offset changed" in page.locator("#notice").text_content()  # not a silent reset
-    summary(page, "x_offset=2 ")
+    assert "y_offset changed" in page.locator("#notice").text_content()  # not a silent reset
+    summary(page, "y_offset=10 ")
     page.get_by_role("button", name="Train ▶").click()
     text = summary(page, "DIVERGED")
     assert "diverged" in page.locator("#status").text_content().lower()
@@ -142,7 +142,7 @@ def test_spectral_trains_and_marks_best_validation(page, base_url):
     star = page.evaluate("document.getElementById('loss').data[2]")
     assert star["x"][0] == best
     pred = plot_data(page, "fit", 3)
-    assert len(pred) == 200 and all(p is not None for p in pred)
+    assert len(pred) == 512 and all(p is not None for p in pred)  # the experiment's grid
 
 
 def test_double_descent_and_bias_variance_sliders(page, base_url):
@@ -203,8 +203,8 @@ DEMOS = [
     ("activations", "?activation=sigmoid&z_max=4", "activation=sigmoid z_max=4", '[data-param="z_max"]', "ArrowRight", "z_max=4.5"),
     ("optimizer", "?log_lr=-1&beta1=0&beta2=0&batch_size=32&n_steps=200&seed=0", "preset=sgd", '[data-param="beta1"]', "ArrowRight", "beta1=0.01"),
     ("ema", "?beta=0.8&noise=1&n_steps=100&seed=0", "beta=0.8 ", '[data-param="beta"]', "ArrowRight", "beta=0.81"),
-    ("normalization", "?x_offset=0&y_offset=2&log_lr=-1.7&normalize=0&step=40&seed=0", "step=40 ", '[data-param="y_offset"]', "ArrowRight", "y_offset=2.5"),
-    ("spectral", "?log_lr=-2.5&step=60&seed=0", "step=60 ", '[data-param="log_lr"]', "ArrowRight", "log_lr=-2.4"),
+    ("normalization", "?x_offset=0&y_offset=2&log_lr=-1&normalize=0&step=40&seed=0", "step=40 ", '[data-param="y_offset"]', "ArrowRight", "y_offset=2.5"),
+    ("spectral", "?log_lr=-3&step=60&seed=0", "step=60 ", '[data-param="log_lr"]', "ArrowRight", "log_lr=-2.9"),
     ("double-descent", "?features=10&noise=0.2", "features=10 noise=0.2", "#pidx", "ArrowRight", "features=11 "),
     ("bias-variance", "?hidden=4&noise=0.3", "hidden=4 noise=0.3", '[data-param="hidden"]', "ArrowRight", "hidden=5 "),
     ("backprop", "?x=2&y=3&w=1&lam=0.1&step=3", "step 3/14", "#next", "click", "step 4/14"),

@@ -54,6 +54,11 @@ def standardize(data: RegressionData) -> tuple[RegressionData, float]:
                                y_train=fy(data.y_train), y_val=fy(data.y_val), y_test=fy(data.y_test)), sy
 
 
+def normalization_mlp(seed: int, width: int = 64) -> MLP:
+    """The demo's MLP [1, width x 4, 1] with GELU and PyTorch's default init (init seed ``1000 seed + 1``)."""
+    return MLP(1, 1, width=width, depth=4, activation="gelu", seed=1000 * seed + 1)
+
+
 @dataclass(frozen=True)
 class NormalizationConfig(ExperimentConfig):
     """Settings of the input-normalization experiment."""
@@ -93,7 +98,7 @@ def shift_task(seeds: list, members: list, lr: float, n_steps: int, eval_every: 
             runs.append((s, mem))
             datas.append(d)
             scale.append(sy**2)
-            models.append(MLP(1, 1, width=width, depth=4, activation="gelu", seed=1000 * s + 1))
+            models.append(normalization_mlp(s, width))
     cfg = TrainConfig(optimizer="sgd", lr=lr, batch_size=None, n_steps=n_steps, eval_every=eval_every, loss="mse")
     res = train_many(models, datas, cfg, progress=False)
     rows = []

@@ -27,7 +27,13 @@ from genlab.experiments._claims import in_band, per_seed
 from genlab.experiments._framework import Comparison, Experiment, RunOutput, register
 from genlab.experiments._params import ExperimentConfig, param
 from genlab.experiments._plots import plt, save
-from genlab.measure import activation_curves, activation_stats, gradient_stats, mean_field_profile
+from genlab.measure import (
+    LayerSignal,
+    activation_curves,
+    activation_stats,
+    gradient_stats,
+    mean_field_profile,
+)
 from genlab.models import ACTIVATIONS, MLP
 from genlab.sweep import Task, TaskOutput
 
@@ -47,19 +53,33 @@ def weight_variance(init: str, scale: float, width: int) -> tuple[float, float]:
     return 1.0 / 3.0, 1.0 / (3.0 * width)  # kaiming_uniform(a=sqrt 5): U(+-1/sqrt n); bias U(+-1/sqrt n)
 
 
+def net_signals(seed: int, k: int = 0, *, activation: str = "relu", init: str = "he_scaled", scale: float = 1.0,
+                norm: str | None = None, input_mean: float = 0.0, input_std: float = 1.0, width: int = 128, depth: int = 4,
+                n_inputs: int = 256, gradients: bool = True) -> tuple[LayerSignal, LayerSignal | None]:
+    """Net ``k`` of seed ``seed`` (init seed ``1000 seed + k``) on ``n_inputs`` fresh inputs: (activations, gradients).
+
+    The unit of :func:`profile`; the web explorer's init and gradient-flow demos show net 0 with
+    ``n_inputs=1`` (the lecture's one vector through one net). ``gradients=False`` gives ``None``.
+    """
+    net = MLP(width, width, width=width, depth=depth, activation=activation, init=init,
+              init_scale=scale if init == "he_scaled" else 1.0, norm=norm, seed=1000 * seed + k)
+    g = torch.Generator().manual_seed(1000 * seed + 500 + k)
+    x = input_mean + input_std * torch.randn(n_inputs, width, generator=g)  # (B, 128)
+    acts = activation_stats(net, x)
+    return acts, gradient_stats(net, x, seed=1000 * seed + 700 + k) if gradients else None
+
+
 def profile(seed: int, *, activation: str = "relu", init: str = "he_scaled", scale: float = 1.0, norm: str | None = None,
             input_mean: float = 0.0, input_std: float = 1.0, width: int = 128, depth: int = 4, n_networks: int = 8,
             n_inputs: int = 256, gradients: bool = True) -> dict:
     """Pooled per-layer statistics of ``n_networks`` nets (x, h1..h_depth, y): activations and injected gradients."""
     acts, grads = [], []
     for k in range(n_networks):
-        net = MLP(width, width, width=width, depth=depth, activation=activation, init=init,
-                  init_scale=scale if init == "he_scaled" else 1.0, norm=norm, seed=1000 * seed + k)
-        g = torch.Generator().manual_seed(1000 * seed + 500 + k)
-        x = input_mean + input_std * torch.randn(n_inputs, width, generator=g)  # (B, 128)
-        acts.append(activation_stats(net, x).values)
+        a, gr = net_signals(seed, k, activation=activation, init=init, scale=scale, norm=norm, input_mean=input_mean,
+                            input_std=input_std, width=width, depth=depth, n_inputs=n_inputs, gradients=gradients)
+        acts.append(a.values)
         if gradients:
-            grads.append(gradient_stats(net, x, seed=1000 * seed + 700 + k).values)
+            grads.append(gr.values)
     pooled = lambda vals, k: np.concatenate([v[k] for v in vals])  # noqa: E731
     n = depth + 2
     out = {"act_std": [float(pooled(acts, k).std()) for k in range(n)],
@@ -314,11 +334,16 @@ class GradFlowConfig(ExperimentConfig):
             raise fail("activations", self.owner, "a list that includes 'relu', 'tanh' and 'sigmoid'", list(self.activations))
 
 
+def curve_grid(z_max: float, n_points: int = 401) -> np.ndarray:
+    """The z at which the activation curves are drawn: ``n_points`` evenly spaced on [-z_max, z_max]."""
+    return np.linspace(-z_max, z_max, n_points)
+
+
 def gradflow_task(seed: int, width: int, depth: int, activations: list, scale: float, n_networks: int, n_inputs: int,
                   z_max: float) -> TaskOutput:
     """One seed: injected-gradient statistics per layer for each activation, and the activation curves."""
     rows = []
-    z = np.linspace(-z_max, z_max, 401)
+    z = curve_grid(z_max)
     for act in activations:
         cond = {"part": "network", "activation": act, "init": "he_scaled", "scale": scale, "input_mean": 0.0,
                 "input_std": 1.0}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from genlab.data import make_noisy_sine
+from genlab.data import RegressionData, make_noisy_sine
 from genlab.experiments._claims import in_band, rise_above_running_min
 from genlab.experiments._framework import (
     Comparison,
@@ -64,13 +64,24 @@ class SpectralConfig(ExperimentConfig):
         check_training(self.owner, optimizer="adam", lr=self.lr, n_steps=max(self.snapshots), eval_every=self.eval_every)
 
 
+def spectral_data(seed: int) -> RegressionData:
+    """The demo's 60 train and 60 validation points (x as a column); the test set is the clean sine on ``GRID``."""
+    d = make_noisy_sine(60, noise_std=0.45, n_val=60, seed=seed)
+    col = lambda v: v[:, None]  # noqa: E731  (n,) -> (n, 1)
+    return dataclasses.replace(d, x_train=col(d.x_train), x_val=col(d.x_val), x_test=col(GRID), y_test=np.sin(2 * np.pi * GRID))
+
+
+def spectral_mlp(seed: int, width: int = 64) -> MLP:
+    """The demo's MLP [1, width x 4, 1] with GELU and PyTorch's default init (init seed ``1000 seed + 5``)."""
+    return MLP(1, 1, width=width, depth=4, activation="gelu", seed=1000 * seed + 5)
+
+
 def spectral_task(seed: int, snapshots: list, lr: float, eval_every: int, width: int) -> TaskOutput:
     """One seed: members stopping at each snapshot, the fit on the grid and the longest member's curves."""
     d = make_noisy_sine(60, noise_std=0.45, n_val=60, seed=seed)
-    col = lambda v: v[:, None]  # noqa: E731
-    data = dataclasses.replace(d, x_train=col(d.x_train), x_val=col(d.x_val), x_test=col(GRID), y_test=np.sin(2 * np.pi * GRID))
-    models = [MLP(1, 1, width=width, depth=4, activation="gelu", seed=1000 * seed + 5) for _ in snapshots]
-    init = MLP(1, 1, width=width, depth=4, activation="gelu", seed=1000 * seed + 5)
+    data = spectral_data(seed)
+    models = [spectral_mlp(seed, width) for _ in snapshots]
+    init = spectral_mlp(seed, width)
     configs = [TrainConfig(optimizer="adam", lr=lr, batch_size=None, n_steps=t, eval_every=min(eval_every, t), loss="mse",
                            seed=seed) for t in snapshots]
     res = train_many(models, data, configs, progress=False)

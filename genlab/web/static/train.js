@@ -6,9 +6,15 @@
 "use strict";
 function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
   const S = G.readState(Object.assign({ step: 0, seed: 0 }, defaults));
-  let playing = false, frames = 0, t0 = performance.now();
+  let playing = false, frames = 0, t0 = performance.now(), fourierAt = 0;
+  // The points and the clean function are fixed for a run: asked for once per run (same arrays,
+  // so Plotly.react redraws only what changed).
+  let fixed = null, fixedKey = null;
+  const runKey = () => JSON.stringify(hyper.map((k) => S[k]));
   const btn = document.getElementById("play"), progress = document.getElementById("progress");
   function draw(d) {
+    if (d.x_train) { fixed = { x_train: d.x_train, y_train: d.y_train, x_val: d.x_val, y_val: d.y_val, x_grid: d.x_grid, y_true: d.y_true }; fixedKey = runKey(); }
+    d = Object.assign({}, fixed, d);
     const div = d.diverged_at !== null;
     Plotly.react("fit", [
       { x: d.x_grid, y: d.y_true, mode: "lines", name: "true function", line: { dash: "dash", color: "#444" } },
@@ -23,6 +29,14 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
       { x: d.loss_steps, y: d.train_loss, mode: "lines", name: "train loss", line: { color: "#1f77b4" } },
       { x: d.loss_steps, y: d.val_loss, mode: "lines", name: "validation loss", line: { color: "#ff7f0e" } }, best],
       G.layout({ title: { text: "mean squared error" }, xaxis: { title: "step" }, yaxis: { type: "log" } }), G.config);
+    // The Fourier bars: at most 4 redraws a second while playing (the fit and the curves get every frame).
+    if (document.getElementById("fourier") && d.amplitude && (!playing || performance.now() - fourierAt > 250)) {
+      fourierAt = performance.now();
+      Plotly.react("fourier", [{ type: "bar", x: d.amplitude.map((_, k) => k), y: d.amplitude,
+        marker: { color: d.amplitude.map((_, k) => (k === 2 ? "#2ca02c" : k >= 6 ? "#d62728" : "#999")) } }],
+        G.layout({ showlegend: false, title: { text: "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
+          xaxis: { title: "cycles per [−1, 1)" }, yaxis: { type: "log", range: [-4, 0.3] } }), G.config);
+    }
     document.getElementById("status").innerHTML = div ?
       `<span class="diverged">Training diverged at step ${d.diverged_at}: the loss became ${d.train_loss_now === null ? "infinite/NaN" : "huge"}. ` +
       `Lower the learning rate, remove the offset or normalize, then Reset.</span>` : "";
@@ -39,7 +53,8 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
   // Ask for S.step; follow partial answers (the server trains at most 250 steps per request).
   async function frame() {
     for (;;) {
-      const d = await G.get(endpoint, S, "train"); if (!d) return null;
+      const withData = fixed === null || fixedKey !== runKey();
+      const d = await G.get(endpoint, Object.assign({}, S, { data: withData ? 1 : 0 }), "train"); if (!d) return null;
       if (d.complete) { progress.textContent = ""; draw(d); return d; }
       progress.textContent = `computing… step ${d.step} of ${d.requested_step}`;
       draw(d);

@@ -36,6 +36,16 @@ DD = {"scale": "smoke", "backend": "serial"}
 WIDE_METRICS = {"rnn-temperature", "model-families"}
 
 
+def test_readme_catalogue_lists_every_experiment_under_its_lecture():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    rows = {line.split("(`")[1].split("`)")[0]: line for line in readme.splitlines()
+            if line.startswith("| ") and "(`" in line and "`) |" in line}
+    for e in list_experiments():
+        assert f"`{e.name}`" in rows.get(e.lecture, ""), f"README's catalogue misses {e.name} under {e.lecture}"
+
+
 def test_catalogue_is_the_course_in_order():
     exps = list_experiments()
     assert NAMES[:8] == ["mnist1d-benchmark", "generalization-gap", "bias-variance", "variance-reduction",

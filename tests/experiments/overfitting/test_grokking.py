@@ -93,15 +93,18 @@ def test_smoke_run_memorizes_from_chance(smoke):
     assert set(m.seed) == {0, 1} and set(m.fraction) == set(cfg["fractions"])
 
 
-def synthetic(seeds=(0, 1, 2), fit=30, gen=3000, gen_no_wd=None, gen_big=100, n_steps=3000):
-    """Long metrics of step curves: train accuracy jumps to 1 at ``fit``, test to 1 at ``gen`` (None: never)."""
+def synthetic(seeds=(0, 1, 2), fit=30, gen=1000, gen_no_wd=None, gen_big=100, n_steps=3000, norm_falls=True):
+    """Long metrics of step curves: train accuracy jumps to 1 at ``fit``, test to 1 at ``gen`` (None: never);
+    the weight norm grows to 40 until ``gen`` and ends at 36 where ``norm_falls``."""
     rows = []
     steps = log_steps(n_steps, 60)
     for (f, wd, g) in ((0.3, 1.0, gen), (0.3, 0.0, gen_no_wd), (0.5, 1.0, gen_big), (0.5, 0.0, gen_big)):
         for s in seeds:
             for step in steps:
                 vals = {"train_accuracy": float(step >= fit), "test_accuracy": 0.98 if g is not None and step >= g else 0.02,
-                        "train_loss": 0.01, "weight_norm": 40.0}
+                        "train_loss": 0.01,
+                        "weight_norm": 36.0 if norm_falls and g is not None and step == n_steps
+                        else 40 * min(step / (g or n_steps), 1)}
                 rows += [{"fraction": f, "weight_decay": wd, "seed": s, "step": step, "metric": k, "value": v}
                          for k, v in vals.items()]
     return pd.DataFrame(rows)
@@ -122,6 +125,7 @@ def test_claims_fail_without_delay_without_grokking_and_with_grokking_without_we
     check_claims_fail(never, "fraction 0.3, wd 1.0: test accuracy at the end")
     check_claims_fail(claims_of(CFG, synthetic(gen_no_wd=2000)), "fraction 0.3, wd 0: test accuracy")
     check_claims_fail(claims_of(CFG, synthetic(gen_big=2000)), "fraction 0.5, wd 1.0: delay")  # delayed too
+    check_claims_fail(claims_of(CFG, synthetic(gen=600, norm_falls=False)), "fraction 0.3, wd 1.0: the weight norm")
 
 
 def test_config_needs_the_conditions_its_claims_compare():

@@ -302,7 +302,8 @@ register(Experiment(
     section="Grokking",
     order=80,
     series=("fraction", "weight_decay", "seed"),
-    # smoke: 27 s measured at load 8-13 (worker start-up dominates); quick: 972 s measured at load 15-18 on the shared 2 cores (~25-35 CPU-s per task idle: ~1-2 min);
+    # smoke: 27 s measured at load 8-13 (worker start-up dominates); quick: 972 s measured at load 15-18
+    # on the shared 2 cores (~25-35 CPU-s per task idle: ~1-2 min);
     # paper: 20 populations, ~0.7 CPU-s per step idle (projected from 150-step timings), 10000 steps
     estimates={"smoke": "~5 s", "quick": "~1-2 min idle", "paper": "~1 h (projection)"},
     tasks=tasks,

@@ -548,7 +548,7 @@ def summarize(cfg: RegularizationConfig, outputs: list[TaskOutput]) -> RunOutput
     for method, lo, text in (("ensemble", 1.1, f"an ensemble of {cfg.n_ensemble} costs more time than one model"),
                              ("sam", 1.2, "SAM costs more time (two gradients a step)")):
         ratio = [float(by[method].cost[s]) for s in seeds]
-        claims.append(in_band(f"{text} (wall-time ratio against none)", seeds, ratio, (lo, np.inf), kind="qualitative",
+        claims.append(in_band(f"{text} (ratio to none, one-thread CPU time = wall time on an idle core)", seeds, ratio, (lo, np.inf), kind="qualitative",
                               source=SOURCE, published="make training slower",
                               note=f"CPU time of one thread (= wall time on an idle core) of one model trained alone (the ensemble: its "
                               f"{cfg.n_ensemble} members as one population), least of {cfg.timing_repeats}; the members of a "
@@ -576,7 +576,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
     order = [m for m in METHODS if m in set(chosen.method)]
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
     for ax, col, label in ((axes[0], "test_error", "test error (%) at the strength chosen on validation"),
-                           (axes[1], "cost", "wall-time cost (x none)")):
+                           (axes[1], "cost", "time cost (x none; one-thread CPU time)")):
         g = chosen.groupby("method")[col]
         scale = 100 if col == "test_error" else 1
         mean, lo, hi = (scale * g.mean()[order], scale * g.min()[order], scale * g.max()[order])

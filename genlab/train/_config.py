@@ -62,6 +62,11 @@ class TrainConfig:
     restore_best : bool
         Return the weights at the best ``monitor`` value instead of the last ones.
     monitor : {'val_loss', 'val_error', 'test_loss', 'test_error'}
+    stop_loss : float or None
+        Train to a target loss: stop a member at the first evaluation whose reported training
+        loss is below this (its ``stopped_step``); ``None`` trains all ``n_steps``. With
+        ``train_loss='full'`` every member stops at the same training loss whatever its batch
+        size (a fair comparison of minima, Keskar et al. 2017).
     seed : int
         Seed of the batch order and of the dropout masks, as a plain loop that calls
         ``torch.manual_seed(seed)`` and gives its DataLoader ``Generator().manual_seed(seed)``
@@ -93,6 +98,7 @@ class TrainConfig:
     patience: int | None = None
     restore_best: bool = False
     monitor: str = "val_loss"
+    stop_loss: float | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -130,6 +136,8 @@ class TrainConfig:
         if self.patience is not None:
             check_int(self.patience, "patience", owner, low=1)
         check_choice(self.monitor, "monitor", owner, MONITORS)
+        if self.stop_loss is not None:
+            check_float(self.stop_loss, "stop_loss", owner, low=0.0, low_open=True)
         check_seed(self.seed, "seed", owner)
 
     def replace(self, **changes) -> TrainConfig:

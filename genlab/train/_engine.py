@@ -30,7 +30,7 @@ from genlab.train._schedule import lr_multipliers
 
 # Settings that must agree inside one group (everything else may differ per member).
 _STRUCTURAL = ("optimizer", "nesterov", "batch_size", "shuffle", "n_steps", "eval_every", "train_loss",
-               "running_window", "loss", "patience", "restore_best", "monitor")
+               "running_window", "loss", "patience", "restore_best", "monitor", "stop_loss")
 
 
 @dataclass
@@ -259,6 +259,11 @@ def _train_group(models, datas, configs, members, device, bar, rows, mode="auto"
             active.logical_and_(~newly)
             for i in np.flatnonzero(newly.cpu().numpy()):
                 stopped[i] = step
+        if cfg.stop_loss is not None:  # trained to the target loss: this member stops here
+            done = active & (results[("train", "loss")] < cfg.stop_loss)
+            for i in np.flatnonzero(done.cpu().numpy()):
+                stopped[i] = step
+            active.logical_and_(~done)
         if track_best and (mon_split, mon_metric) in results:
             value = results[(mon_split, mon_metric)]
             improved = (value < best) & active

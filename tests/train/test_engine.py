@@ -204,6 +204,29 @@ def test_early_stopping_restores_the_best_weights():
     assert now == pytest.approx(val.value.min(), abs=1e-10)
 
 
+@pytest.mark.parametrize("optimizer, lrs", [("adam", (0.02, 0.05)), ("sgd", (0.2, 0.5))])
+def test_stop_loss_stops_each_member_at_the_target_training_loss(optimizer, lrs):
+    """Each member stops at its first evaluation below ``stop_loss``, with the weights of a plain
+    loop run for exactly that many steps; the other members go on."""
+    data = toy_data(n=30, seed=6)
+    models, configs = members(widths=(16,), lrs=lrs, optimizer=optimizer, batch_size=10, n_steps=400,
+                              eval_every=5, stop_loss=0.3)
+    models.append(MLP(5, 3, width=16, seed=7).double())
+    configs.append(configs[0].replace(lr=1e-6, seed=3))  # never gets there: trains all n_steps
+    inits = [copy.deepcopy(m) for m in models]
+    r = train_many(models, data, configs)
+    for i, (model, init, cfg) in enumerate(zip(models, inits, configs)):
+        curve = r.curve(i, "train", "loss")
+        below = curve[curve.value < 0.3]
+        if i < 2:
+            assert len(below) == 1 and r.stopped_step[i] == int(below.step.iloc[0]) < 400  # logged up to the stop
+            assert (curve.value.iloc[:-1] >= 0.3).all()
+        else:
+            assert below.empty and r.stopped_step[i] == 400
+        assert_same_weights(model, plain_loop(init, data, cfg.replace(n_steps=r.stopped_step[i], stop_loss=None)))
+    assert r.stopped_step[0] != r.stopped_step[1]
+
+
 def test_a_diverging_member_does_not_disturb_the_others():
     data = toy_data(seed=4)
     models, configs = members(widths=(8,), lrs=(0.05, 0.1), eval_every=5, n_steps=30, batch_size=10)

@@ -16,6 +16,11 @@ initialization (what a user gets), on MNIST-1D (4000 train / 1000 test):
 - budget: a one-hidden-layer wide net against a ``budget_depth``-layer net whose width is solved
   for the same parameter count (within a few %).
 
+Measured at quick scale and so not claimed (shown as numbers): under this SGD the LayerNorm net
+learns, then falls back to chance in every seed (at lr 0.005 it trains), the data-initialized
+weight-normalized net reaches the shallow loss in 1 of 3 seeds, and weight normalization with the
+default initialization changes nothing at init (w = v), so it stalls as the plain net does.
+
 Seeds, widths and variants are members of populations (``train_many``); BatchNorm members are
 evaluated in eval mode (running statistics) by the engine.
 """

@@ -330,8 +330,8 @@ register(Experiment(
     section="Width and depth",
     order=60,
     series=("part", "variant", "width", "depth", "seed"),
-    # quick: 630 s measured under a load average of 10-14 (shared machine); idle it is several times less (not measured)
-    estimates={"smoke": "5 s", "quick": "~630 s under load", "paper": "~1 h (projected: 4x the steps, depth 20 x 64)"},
+    # quick measured: 124 s (load average 4 falling to 1; 237 s of task time on 2 workers), 630 s at load 10-14
+    estimates={"smoke": "5 s", "quick": "~125 s", "paper": "~1 h (projected: 4x the steps, depth 20 x 64)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -1,7 +1,7 @@
 """The lectures' neural models as plain ``nn.Module`` s with seeded initialization.
 
 - :class:`MLP`: fully connected, any width/depth/activation, optional residual connections,
-  LayerNorm or BatchNorm, dropout. ``lecture_mlp()`` is 40-100-100-10 (15,210 parameters).
+  LayerNorm, BatchNorm or weight normalization, dropout. ``lecture_mlp()`` is 40-100-100-10 (15,210 parameters).
 - :class:`LogisticRegression`: one linear layer (an MLP of depth 0).
 - :class:`MNIST1DCNN`, :class:`MNIST1DGRU`: the benchmark models of the MNIST-1D paper
   (greydanus/mnist1d notebooks/models.py, 5,210 and 5,134 parameters).
@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
-from genlab._checks import check_bool, check_choice, check_float, check_int, check_seed
+from genlab._checks import check_bool, check_choice, check_float, check_int, check_seed, fail
 from genlab.models._init import INITS, init_module, materialize
 
 ACTIVATIONS = {
@@ -24,7 +25,7 @@ ACTIVATIONS = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
 }
-NORMS = (None, "layer", "batch")
+NORMS = (None, "layer", "batch", "weight")
 
 
 def n_parameters(model: nn.Module) -> int:
@@ -47,8 +48,12 @@ class MLP(nn.Module):
     residual : bool
         Add each hidden layer's output to its input where the sizes agree
         (``h = h + act(W h + b)``; the MNIST-1D benchmark MLP uses this).
-    norm : {None, 'layer', 'batch'}
-        Normalization after each hidden linear layer, before the activation.
+    norm : {None, 'layer', 'batch', 'weight'}
+        Normalization of each hidden layer: ``'layer'`` and ``'batch'`` normalize the output of
+        the linear layer, before the activation; ``'weight'`` reparametrizes its weight as
+        ``w = g v / ||v||`` with one ``g`` per unit (Salimans & Kingma 2016, through
+        ``torch.nn.utils.parametrizations.weight_norm``), equal to the plain network at
+        initialization; :meth:`init_from_data` gives the paper's data-based initialization.
     dropout : float in [0, 1)
         Dropout after each hidden activation.
     init : {'default', 'he_normal', 'he_uniform', 'xavier', 'he_scaled'}
@@ -94,6 +99,33 @@ class MLP(nn.Module):
         materialize(self)
         init_module(self, init=init, init_scale=init_scale, seed=self.seed)
         self.init, self.init_scale = init, init_scale
+        if self.norm == "weight":  # g = ||v|| per unit: the same function as the plain initialization
+            for linear in self.linears[:-1]:
+                nn.utils.parametrizations.weight_norm(linear)
+
+    @torch.no_grad()
+    def init_from_data(self, x) -> MLP:
+        """Data-based initialization of a weight-normalized MLP (Salimans & Kingma 2016, sec. 3).
+
+        Layer by layer from the input, each hidden unit's ``g`` and bias are set so that its
+        pre-activation has mean 0 and standard deviation 1 over the samples ``x`` ``(n, in)``;
+        the directions ``v`` keep their initialization. Returns the model.
+        """
+        if self.norm != "weight":
+            raise fail("norm", type(self).__name__, "'weight' to use init_from_data", self.norm)
+        h = x.detach() if isinstance(x, torch.Tensor) else torch.from_numpy(np.array(x))  # a copy: x may be read-only
+        h = h.to(self.linears[0].bias.dtype)
+        h = h.flatten(1) if h.dim() > 2 else h  # (n, in_features)
+        if h.shape[0] < 2 or h.shape[1] != self.in_features:
+            raise fail("x", "MLP.init_from_data", f"an array of shape (n >= 2, {self.in_features})", tuple(h.shape))
+        for linear in self.linears[:-1]:
+            z = linear(h)  # (n, width)
+            mean, std = z.mean(0), z.std(0).clamp_min(1e-12)
+            linear.parametrizations.weight.original0.div_(std[:, None])  # g: (width, 1)
+            linear.bias.sub_(mean).div_(std)
+            a = self.act(linear(h))
+            h = h + a if self.residual and h.shape == a.shape else a
+        return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x.flatten(1) if x.dim() > 2 else x  # (B, in_features)

@@ -49,8 +49,15 @@ def _mlp_key(m: nn.Module):
 
 
 def shape_key(model: nn.Module) -> tuple:
-    """Models with equal keys can share a population (same parameter shapes and structure)."""
-    return (type(model).__name__,) + tuple((n, tuple(p.shape)) for n, p in model.named_parameters())
+    """Models with equal keys can share a population (same parameter shapes and structure).
+
+    A genlab model's constructor arguments other than its initialization count as structure:
+    a residual MLP and a plain one have the same shapes but not the same forward (a batched
+    population runs every member through one member's forward).
+    """
+    config = model.config() if callable(getattr(model, "config", None)) else {}
+    structure = tuple(sorted((k, repr(v)) for k, v in config.items() if k not in ("seed", "init", "init_scale")))
+    return (type(model).__name__, structure) + tuple((n, tuple(p.shape)) for n, p in model.named_parameters())
 
 
 class Population:

@@ -123,3 +123,19 @@ def test_cnn_and_gru_sizes_are_checked():
         MNIST1DCNN(in_length=2)
     with pytest.raises(ParameterError, match="'out_features' parameter of MNIST1DGRU"):
         MNIST1DGRU(out_features=0)
+
+
+def test_weight_norm_mlp_equals_the_plain_init_and_data_init_standardizes():
+    x = torch.randn(300, 40, generator=torch.Generator().manual_seed(0))
+    plain, wn = MLP(40, 10, width=16, depth=3, seed=4), MLP(40, 10, width=16, depth=3, norm="weight", seed=4)
+    assert torch.allclose(plain(x), wn(x), atol=1e-6)  # g = ||v|| at init: the same function
+    assert {n.rsplit(".", 1)[1] for n, _ in wn.named_parameters() if "parametrizations" in n} == {"original0", "original1"}
+    wn.init_from_data(x)
+    h = x
+    with torch.no_grad():
+        for linear in wn.linears[:-1]:  # every hidden pre-activation: mean 0, std 1 over x
+            z = linear(h)
+            assert torch.allclose(z.mean(0), torch.zeros(16), atol=1e-5) and torch.allclose(z.std(0), torch.ones(16), atol=1e-4)
+            h = torch.relu(z)
+    with pytest.raises(ParameterError, match="'norm' parameter of MLP must be 'weight'"):
+        plain.init_from_data(x)

@@ -90,3 +90,17 @@ def test_sgd_step_inside_the_backward_pass_equals_p_minus_lr_grad(activation, re
             expected_b = linear.bias.detach() - lr[i] * ref_grads[2 * k + 1]
             torch.testing.assert_close(pop.params[2 * k][i], expected_w, rtol=0, atol=1e-12)
             torch.testing.assert_close(pop.params[2 * k + 1][i].reshape(-1), expected_b, rtol=0, atol=1e-12)
+
+
+def test_plain_and_residual_members_of_equal_shapes_train_each_as_itself():
+    """A population must not run a residual MLP through a plain member's forward (equal shapes)."""
+    from genlab.data import make_mnist1d
+    from genlab.train import TrainConfig, train, train_many
+
+    data = make_mnist1d(500)
+    cfg = TrainConfig(lr=0.05, n_steps=5, eval_every=5)
+    make = lambda residual: MLP(40, 10, width=8, depth=3, residual=residual, seed=1)  # noqa: E731
+    together = train_many([make(False), make(True)], data, cfg, progress=False).final()
+    for i, residual in enumerate((False, True)):
+        alone = train(make(residual), data, cfg, progress=False).final()
+        assert together.loc[i, ("train", "loss")] == pytest.approx(alone.loc[0, ("train", "loss")], rel=1e-6)

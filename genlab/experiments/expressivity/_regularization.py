@@ -29,7 +29,6 @@ hooks ``1000 s + 30``.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from dataclasses import dataclass
@@ -73,17 +72,11 @@ def _mnist1d():
 
 def noisy_data(noise: float, seed: int, n_train: int):
     """MNIST-1D: ``n_train`` examples split 80/20 into training and validation, ``noise`` of both
-    splits' labels moved to another class; the 1000 test labels are clean."""
-    from genlab.data import ClassificationData, subsample_train, train_val_split, with_label_noise
+    splits' labels moved to another class; the 1000 test labels are clean (early-stopping's data,
+    :func:`genlab.experiments.d2l._early_stopping.noisy_splits`, with the same seeds)."""
+    from genlab.experiments.d2l._early_stopping import noisy_splits
 
-    base = _mnist1d()
-    if n_train < base.n_train:
-        base = subsample_train(base, n_train, seed=1000 * seed)
-    split = train_val_split(base, 0.2, seed=1000 * seed)
-    data = with_label_noise(split, noise, mode="different", seed=1000 * seed + 1)
-    val_as_train = ClassificationData(split.x_val, split.y_val, split.x_test, split.y_test, split.n_classes)
-    y_val = with_label_noise(val_as_train, noise, mode="different", seed=1000 * seed + 2).y_train
-    return dataclasses.replace(data, y_val=y_val)
+    return noisy_splits(noise, seed, n_train if n_train < _mnist1d().n_train else None)
 
 
 @torch.no_grad()

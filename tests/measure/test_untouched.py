@@ -35,6 +35,7 @@ MEASUREMENTS = {
     "information_plane": lambda model, d: m.information_plane(model, d, n_bins=5),
     "activation_stats": lambda model, d: m.activation_stats(model, d[0] if isinstance(d, tuple) else d.x_train),
     "gradient_stats": lambda model, d: m.gradient_stats(model, d[0] if isinstance(d, tuple) else d.x_train),
+    "gauss_newton_spectrum": lambda model, d: m.gauss_newton_spectrum(model, d[0] if isinstance(d, tuple) else d.x_train),
     "count_linear_regions": lambda model, d: m.count_linear_regions(model, torch.zeros(5), torch.ones(5), resolution=50),
 }
 

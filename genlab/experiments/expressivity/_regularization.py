@@ -538,8 +538,10 @@ def summarize(cfg: RegularizationConfig, outputs: list[TaskOutput]) -> RunOutput
     claims.append(in_band("training longer without regularization overfits: none's final test error minus the "
                           "early-stopped one (points)", seeds, longer, (0.5, 100.0), kind="qualitative", source=SOURCE,
                           published="early stopping can help", note=f"{cfg.n_steps} steps against the patience rule"))
-    for method, lo, text in (("ensemble", 1.1, f"an ensemble of {cfg.n_ensemble} costs more time than one model"),
-                             ("sam", 1.2, "SAM costs more time (two gradients a step)")):
+    # SAM's cost (two gradients a step) is a row of the table, not a claim: in a fresh-clone reproduce
+    # beside a test suite its CPU-time ratio read 1.01, 1.42, 0.90 -- machine load decided it. The
+    # ensemble's margin (1.6-2.0 against 1.1) survives that load.
+    for method, lo, text in (("ensemble", 1.1, f"an ensemble of {cfg.n_ensemble} costs more time than one model"),):
         ratio = [float(by[method].cost[s]) for s in seeds]
         claims.append(in_band(f"{text} (ratio to none, one-thread CPU time = wall time on an idle core)", seeds, ratio, (lo, np.inf), kind="qualitative",
                               source=SOURCE, published="make training slower",

@@ -16,6 +16,8 @@ from genlab.experiments.overfitting._implicit_bias import (
     implicit_bias_claims,
     min_l1,
     min_l2,
+    min_weighted_l1,
+    sgd_diagonal,
     target_theta,
 )
 
@@ -88,24 +90,70 @@ def test_diagonal_network_small_init_is_sparse_large_init_is_not():
         gd_diagonal(F, y, 1.0, 200, 50.0)
 
 
+def test_label_noise_sgd_step_is_autograd_sgd():
+    """sgd_diagonal's hand-written step equals torch autograd on (1/2)(f(x_i) - y_i - delta eps)^2,
+    with the same sample order and noise signs (replayed from the same generator)."""
+    torch = pytest.importorskip("torch")
+    F, y = _problem(1, n=8, m=12)
+    deltas, steps, lr, seed = [0.0, 0.7], 40, 0.01, 5
+    ours = sgd_diagonal(F, y, 0.5, deltas, steps, lr, seed)
+    rng = np.random.default_rng(seed)
+    order = rng.integers(0, len(y), steps)
+    signs = rng.choice([-1.0, 1.0], size=(steps, len(deltas)))
+    Ft, yt = torch.tensor(F), torch.tensor(y)
+    for k, d in enumerate(deltas):
+        u = torch.full((F.shape[1],), 0.5, dtype=torch.float64, requires_grad=True)
+        v = torch.full((F.shape[1],), 0.5, dtype=torch.float64, requires_grad=True)
+        for t in range(steps):
+            loss = 0.5 * ((u * u - v * v) @ Ft[order[t]] - yt[order[t]] - d * signs[t, k]) ** 2
+            gu, gv = torch.autograd.grad(loss, (u, v))
+            with torch.no_grad():
+                u -= lr * gu
+                v -= lr * gv
+        assert np.max(np.abs((u * u - v * v).detach().numpy() - ours[k])) < 1e-12
+    assert np.max(np.abs(ours[0] - ours[1])) > 1e-4  # the label noise did something
+    with pytest.raises(FloatingPointError, match="sgd_lr"):
+        sgd_diagonal(F, y, 1.0, [0.0], 500, 100.0, 0)
+
+
+def test_min_weighted_l1_is_minimal_and_interpolates():
+    F, y = _problem()
+    w = (F**2).sum(0)
+    theta = min_weighted_l1(F, y, w)
+    assert np.allclose(F @ theta, y, atol=1e-8)
+    null = np.linalg.svd(F)[2][F.shape[0]:].T
+    rng = np.random.default_rng(3)
+    for _ in range(20):
+        assert w @ np.abs(theta + null @ rng.normal(0, 0.01, null.shape[1])) >= w @ np.abs(theta) - 1e-9
+    assert w @ np.abs(theta) < w @ np.abs(min_l1(F, y)) - 1e-6  # a different norm, a different minimizer
+
+
 def test_config_checks():
+    with pytest.raises(ParameterError, match="sgd_alpha"):
+        ImplicitBiasConfig(sgd_alpha=0.3)
     with pytest.raises(ParameterError, match="alphas"):
         ImplicitBiasConfig(alphas=(0.01, 1.0))
     with pytest.raises(ParameterError, match="n_freq"):
         ImplicitBiasConfig(n_train=50, n_freq=20)
 
 
-def _synthetic(dist_gd=1e-6, err_l2=0.4, l1_small=15.0):
+def _synthetic(dist_gd=1e-6, err_l2=0.4, l1_small=15.0, sgd=True, wl1=(10.0, 8.0, 6.0, 5.0), l1=(40.0, 42.0, 48.0, 60.0),
+               dist_sgd=0.01):
     rows = []
     for s in (0, 1):
-        def add(solver, alpha=np.nan, s=s, **vals):
-            rows.extend({"seed": s, "solver": solver, "alpha": alpha, "metric": k, "value": v} for k, v in vals.items())
+        def add(solver, alpha=np.nan, s=s, label_noise=np.nan, **vals):
+            rows.extend({"seed": s, "solver": solver, "alpha": alpha, "label_noise": label_noise, "metric": k, "value": v}
+                        for k, v in vals.items())
         add("min_l1", test_error=0.0, dist_to_min_l2=0.7, dist_to_min_l1=0.0, l1_norm=15.0)
         add("min_l2", test_error=err_l2, dist_to_min_l2=0.0, dist_to_min_l1=0.7, l1_norm=45.0)
         add("gd_linear", test_error=err_l2, dist_to_min_l2=dist_gd, dist_to_min_l1=0.7, l1_norm=45.0)
         add("diagonal", 1.0, test_error=0.35, dist_to_min_l2=0.1, dist_to_min_l1=0.6, l1_norm=41.0)
         add("diagonal", 0.01, test_error=0.0, dist_to_min_l2=0.97, dist_to_min_l1=0.01 if l1_small == 15.0 else 0.5,
             l1_norm=l1_small)
+        if sgd:
+            for j, d in enumerate((0.0, 0.5, 1.0, 1.5)):
+                add("sgd", 1.0, label_noise=d, weighted_l1_norm=wl1[j], l1_norm=l1[j], test_error=0.3,
+                    dist_to_gd=dist_sgd if d == 0 else 0.3)
     return pd.DataFrame(rows)
 
 
@@ -122,6 +170,17 @@ def test_claims_hold_on_good_metrics_and_fail_on_violating_ones():
     claims = implicit_bias_claims((0, 1), swapped)
     check_claims_fail(claims, "min-L1 interpolant")
     check_claims_fail(claims, "diagonal net, alpha = 1")
+
+
+def test_sgd_claims_fail_without_the_label_noise_effect():
+    assert len(implicit_bias_claims((0, 1), _synthetic(sgd=False))) == 6  # no SGD rows: no SGD claims
+    # label noise that changes nothing (the weighted norm flat, the L1 norm flat), SGD far from GD
+    claims = implicit_bias_claims((0, 1), _synthetic(wl1=(10.0, 10.1, 9.9, 10.0), l1=(40.0,) * 4, dist_sgd=0.3))
+    for prefix in ("plain SGD", "label-noise SGD, delta = 1.5: weighted", "label-noise SGD: Spearman",
+                   "label-noise SGD, delta = 1.5: plain L1"):
+        check_claims_fail(claims, prefix)
+    rising = implicit_bias_claims((0, 1), _synthetic(wl1=(5.0, 6.0, 8.0, 10.0)))  # the wrong direction
+    check_claims_fail(rising, "label-noise SGD: Spearman")
 
 
 @pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it

@@ -18,6 +18,7 @@ def test_bench_data_json_reports_both_times_and_identical_output():
         assert r["reference_s"] > 0 and r["genlab_s"] > 0
         assert abs(r["speedup"] - r["reference_s"] / r["genlab_s"]) < 1e-9
         assert r["max_abs_diff"] <= 1e-10  # the same dataset as the reference, not just fast
+        assert r["draws_floor_s"] > 0 and abs(r["speedup_ceiling"] - r["reference_s"] / r["draws_floor_s"]) < 1e-9
 
 
 def test_bench_train_json_reports_ratio_floor_and_sweep():

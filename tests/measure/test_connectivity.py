@@ -100,6 +100,9 @@ def test_same_seed_same_curve():
     one, again, other = (bezier_curve(a, b, data, n_steps=20, batch_size=32, n_points=3, seed=s) for s in (0, 0, 1))
     assert torch.equal(again.control, one.control)
     assert not torch.equal(other.control, one.control)
+    with torch.no_grad():  # a caller's no_grad block does not stop the curve from training
+        inside = bezier_curve(a, b, data, n_steps=20, batch_size=32, n_points=3, seed=0)
+    assert torch.equal(inside.control, one.control)
 
 
 def test_zero_steps_leave_the_control_at_the_midpoint():

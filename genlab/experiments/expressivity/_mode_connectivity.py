@@ -249,15 +249,18 @@ register(Experiment(
                 "of the ends' values, per path and split. part=curve: distance ||w_2 - w_1||, control_shift "
                 "(||theta - midpoint||) and last_curve_batch_loss (mean minibatch loss of the last 100 curve steps).",
     config_cls=ModeConnectivityConfig,
-    scales={"smoke": {"n_train": 300, "width": 32, "lr": 3e-3, "batch_size": 50, "n_steps": 200, "curve_steps": 200,
-                      "n_t": 11},
+    scales={"smoke": {"n_train": 200, "width": 32, "lr": 3e-3, "batch_size": 50, "n_steps": 150, "curve_steps": 100,
+                      "curve_lr": 1e-2, "n_t": 11},
             "quick": {},
             "paper": {"n_members": 5, "n_steps": 20000, "curve_steps": 20000}},
     n_seeds={"smoke": 2, "quick": 3, "paper": 5},
     section="Sharp and flat minima",
     order=30,
     series=("part", "path", "split", "seed", "member"),
-    estimates={"smoke": "3 s", "quick": "~2 min", "paper": "~10 min (projection)"},
+    # quick: seeds 3 and 4 in one process (--backend serial) took 103 CPU-s, i.e. ~50 CPU-s a seed (two solutions of
+    # 6000 steps ~27 s, the curve ~22 s): ~150 CPU-s for 3 seeds, ~100 s wall on 2 idle cores (groups {0, 2} and {1}).
+    # paper: projected from those step costs (5 members, 20000 steps each and for the curve, 5 seeds), not measured.
+    estimates={"smoke": "4 s", "quick": "~100 s", "paper": "~12 min (projection)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -12,6 +12,13 @@ from genlab.measure._bias_variance import (
     bias_variance_01,
     bias_variance_replicas,
 )
+from genlab.measure._connectivity import (
+    BezierCurve,
+    CurveLosses,
+    bezier_curve,
+    bezier_point,
+    curve_losses,
+)
 from genlab.measure._core import Objective, untouched
 from genlab.measure._curves import CASES, CurveDiagnosis, diagnose_curves
 from genlab.measure._health import (
@@ -106,6 +113,11 @@ __all__ = [
     "random_directions",
     "Landscape",
     "Interpolation",
+    "bezier_curve",
+    "bezier_point",
+    "curve_losses",
+    "BezierCurve",
+    "CurveLosses",
     "norm_measures",
     "path_norm",
     "layer_spectra",

@@ -26,6 +26,8 @@ MEASUREMENTS = {
     "pac_bayes_flatness": lambda model, d: m.pac_bayes_flatness(model, d, n_bisect=2),
     "loss_landscape": lambda model, d: m.loss_landscape(model, d, dims=1, n_points=3),
     "interpolate": lambda model, d: m.interpolate(model, small_problem(seed=13)[0], d, n_points=3),
+    "bezier_curve": lambda model, d: m.bezier_curve(model, small_problem(seed=13)[0], d, n_steps=3, n_points=3),
+    "curve_losses": lambda model, d: m.curve_losses(model, small_problem(seed=13)[0], d, n_points=3),
     "norm_measures": lambda model, d: m.norm_measures(model, data=d),
     "layer_spectra": lambda model, d: m.layer_spectra(model, min_eigenvalues=10, n_bootstrap=2),
     "gradient_noise_scale": lambda model, d: m.gradient_noise_scale(model, d),
@@ -63,5 +65,6 @@ def test_every_public_measurement_is_covered():
                                                                    "bias_variance_replicas", "diagnose_curves",
                                                                    "mutual_information", "fit_power_law", "path_norm",
                                                                    "random_directions", "lanczos", "untouched",
-                                                                   "mean_field_profile", "activation_curves")}  # no model
+                                                                   "mean_field_profile", "activation_curves",
+                                                                   "bezier_point")}  # no model
     assert public <= set(MEASUREMENTS) | {"power_iteration_eigenvalues"}

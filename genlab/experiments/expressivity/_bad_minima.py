@@ -75,9 +75,9 @@ class BadMinimaConfig(ExperimentConfig):
     batch_size: int = param(100, "examples per step, reshuffled every epoch", low=1)
     eval_every: int = param(100, "steps between evaluations (the curves of the figure)", low=1)
     n_directions: int = param(8, "random filter-normalized directions of the basin radius", low=1)
-    span: float = param(1.5, "the basin is searched up to this distance (in filter norms)", kind=float, low=0.0,
+    span: float = param(1.0, "the basin is searched up to this distance (in filter norms)", kind=float, low=0.0,
                         low_open=True)
-    n_points: int = param(61, "grid points on [-span, span] along each direction (odd)", low=3)
+    n_points: int = param(81, "grid points on [-span, span] along each direction (odd; 81: steps of 0.025 at span 1)", low=3)
     basin_accuracy: float = param(0.9, "the basin ends where the clean training accuracy falls below this",
                                   kind=float, low=0.0, high=1.0, low_open=True, high_open=True)
     hessian_steps: int = param(20, "Lanczos steps of the top Hessian eigenvalue (clean training loss)", low=2)

@@ -244,21 +244,24 @@ def claims_of(cfg: BadMinimaConfig, metrics: pd.DataFrame) -> tuple[list, list, 
     gap_p = normal - 100 * col("poisoned", "test_accuracy")
     claims.append(in_band("poisoned minimum generalizes worse: normal minus poisoned test accuracy (points)", seeds,
                           gap_p, (10.0, 100.0), kind="qualitative",
-                          source=f"{HUANG}, Fig. 1 and Sec. 3 (bad minima found by training on poisoned data)",
-                          published="far below: near chance on their 2-class problem (< 53 %, chance 50 %)",
+                          source=f"{HUANG}, Fig. 1 caption (bad minima, reached by training on poisoned data: "
+                                 "'near perfect train accuracy, but with test accuracy below 53 %', chance 50 %)",
+                          published="far below the normal run (near chance in their Fig. 1)",
                           note=f"{cfg.n_poison} random-label examples beside {cfg.n_train} clean ones; 1000 test "
                                "examples: binomial std ~1.6 points per model"))
     gap_r = normal - 100 * col("pretrained", "test_accuracy")
     claims.append(in_band("pre-training on random labels leads to a worse minimum: normal minus pretrained test "
                           "accuracy (points)", seeds, gap_r, (3.0, 100.0), kind="qualitative",
-                          source=f"{LIU}, abstract and Table 1 (no regularization, no augmentation)",
-                          published="a degradation of up to 40 % on CIFAR10, CINIC10, Restricted ImageNet",
-                          note="the band asks for about twice the binomial std of one model's test accuracy"))
+                          source=f"{LIU}, abstract (arXiv v1): without explicit regularization",
+                          published="'a test accuracy degradation of up to 40 %' (CIFAR, CINIC10, Restricted ImageNet)",
+                          note="the band asks for about twice the binomial std of one model's test accuracy; Liu et al. "
+                               "find no degradation once data augmentation is used: none is used here"))
     for v in ("poisoned", "pretrained"):
         ratio = col(v, "basin_radius") / col("normal", "basin_radius")
         claims.append(per_seed(f"{v} minimum has the smaller basin: basin radius {v} / normal", seeds, ratio, ratio < 1.0,
-                               kind="qualitative", source=f"{LECTURE}; {HUANG}, Sec. 5 (bad minima lie in small, "
-                               "sharp basins; good ones in wide basins of large volume)", published="< 1",
+                               kind="qualitative", source=f"{LECTURE}: 'good global minimizers have a wide attractor "
+                               f"basin'; {HUANG} (good minima in wide basins of large volume, bad ones in small)",
+                               published="< 1",
                                band=(0.0, 1.0),
                                note=f"median over {cfg.n_directions} filter-normalized directions of the distance where "
                                     f"clean train accuracy falls below {100 * cfg.basin_accuracy:g} %; normal "
@@ -343,7 +346,9 @@ register(Experiment(
     section="Sharp and flat minima",
     order=25,
     series=("part", "variant", "phase", "seed"),
-    estimates={"smoke": "3 s", "quick": "~1 min", "paper": "~10 min"},
+    # quick: 69 CPU-s of task work (35.8 poisoned, 33.1 normal + pretrained; one thread, measured), 390-500 s wall
+    # at load average ~20. paper: projected from quick (2.7x steps, 3.4x the arithmetic per step), not measured.
+    estimates={"smoke": "3 CPU-s", "quick": "70 CPU-s (~40 s on 2 idle cores)", "paper": "~10 CPU-min (projection)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

@@ -209,7 +209,8 @@ def summarize(cfg: RattConfig, outputs: list[TaskOutput]) -> RunOutput:
     claims.append(in_band("stopping at the bound's minimum is early stopping: its test error above the best logged "
                           "(points)", seeds, regret, (0.0, 3.0), kind="qualitative", source=SOURCE,
                           published="the bound is tightest around the early-stopping point",
-                          note="the step of the bound's minimum is in the comparisons"))
+                          note="the steps of the two minima are in the comparisons; at quick scale the test error still "
+                          "falls at the last step and no random labels are memorized yet, so both minima are at the end"))
     ratio = [clean_first_ratio(per[s], 0.4, 0.8) for s in seeds]
     claims.append(in_band("clean examples fitted first (step the random part's error reaches 80 % / step the clean "
                           "part's reaches 40 %)", seeds, ratio, (2.0, np.inf), kind="qualitative",
@@ -225,8 +226,8 @@ def summarize(cfg: RattConfig, outputs: list[TaskOutput]) -> RunOutput:
     comparisons.append(Comparison("test error / bound at the bound's minimum (%, mean over seeds)",
                                   float(np.mean([100 * per[s].loc[at[s], "test"] for s in seeds])),
                                   f"bound {np.mean([100 * per[s].loc[at[s], 'bound'] for s in seeds]):.1f}",
-                                  "per seed test " + str([round(100 * per[s].loc[at[s], "test"], 1) for s in seeds])
-                                  + ", bound " + str([round(100 * per[s].loc[at[s], "bound"], 1) for s in seeds])))
+                                  "per seed test " + str([round(float(100 * per[s].loc[at[s], "test"]), 1) for s in seeds])
+                                  + ", bound " + str([round(float(100 * per[s].loc[at[s], "bound"]), 1) for s in seeds])))
     comparisons.append(Comparison("step of the bound's minimum / of the best logged test error (mean)",
                                   float(np.mean(list(at.values()))), f"best test {np.mean(list(best.values())):.0f}",
                                   f"per seed {[int(v) for v in at.values()]} / {[int(v) for v in best.values()]}"))
@@ -234,6 +235,10 @@ def summarize(cfg: RattConfig, outputs: list[TaskOutput]) -> RunOutput:
                                   float(np.mean([100 * per[s].loc[at[s], "random"] for s in seeds])),
                                   f"chance {100 * (1 - 1 / N_CLASSES):g}",
                                   "below chance = memorized random labels"))
+    comparisons.append(Comparison("bound - test error at the bound's minimum (points, mean)", float(np.mean(gaps)),
+                                  "Garg et al. 2021: the multiclass bound is non-vacuous and tracks the test error",
+                                  "the paper's printed MNIST / CIFAR-10 numbers (its results table and figures) could not "
+                                  "be read from this sandbox's stored copies; the formula is Theorem 3 as given above"))
     headline = {"confidence_term": conf, "gap_at_min_points": float(np.mean(gaps)),
                 "test_error_at_bound_min": float(np.mean([per[s].loc[at[s], "test"] for s in seeds])),
                 "bound_min": float(np.mean([per[s]["bound"].min() for s in seeds]))}
@@ -272,7 +277,7 @@ register(Experiment(
     "these: random = the randomly labelled part against its random labels, bound = the k-class RATT bound, leading = "
     "the bound without its confidence term.",
     config_cls=RattConfig,
-    scales={"smoke": {"n_clean": 300, "n_random": 600, "n_test": 200, "channels": 8, "n_steps": 40, "eval_every": 10},
+    scales={"smoke": {"n_clean": 300, "n_random": 600, "n_test": 200, "channels": 8, "n_steps": 20, "eval_every": 10},
             "quick": {},
             "paper": {"n_clean": 20000, "n_random": 60000, "n_test": 10000, "n_steps": 16000, "eval_every": 500}},
     n_seeds={"smoke": 2, "quick": 3, "paper": 5},

@@ -284,7 +284,11 @@ register(Experiment(
     section="Early stopping",
     order=40,
     series=("seed", "split"),
-    estimates={"smoke": "~3 s", "quick": "measured below", "paper": "projected below"},
+    # Measured: one seed's task at quick scale 62 CPU-s in one process (51 user + 11 sys), so ~190 CPU-s for the
+    # three seeds (~100 s on 2 idle cores); the quick run took 800 s wall at load ~20. Paper: 4x the steps on
+    # 80,000 training examples, ~260 CPU-s per seed projected from quick's cost per example pass.
+    estimates={"smoke": "~4 s", "quick": "~100 s (190 CPU-s measured; 800 s wall at load 20)",
+               "paper": "~11 min (projected: 5 seeds, 16000 steps)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

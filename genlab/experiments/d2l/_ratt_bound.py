@@ -60,7 +60,10 @@ def ratt_bound(clean_error, random_error, n: int, m: int, k: int, delta: float):
     """Garg et al.'s k-class upper bound on the test error (holds w.p. >= 1 - delta over the random labels).
 
     ``clean_error``: error on the ``n`` labelled training examples; ``random_error``: error on the
-    ``m`` randomly labelled ones with respect to their random labels (arrays broadcast).
+    ``m`` randomly labelled ones with respect to their random labels (arrays broadcast). The
+    leading term ``E_S + (k - 1) - k E_R`` is the one the authors' code computes
+    (github.com/acmi-lab/RATT_generalization_bound, ``model_helper.pred_accuracy``: ``pred_err =
+    (100 - train_acc) + (k - 1) (100 - k / (k - 1) (100 - noisy_acc))``, without the confidence term).
     """
     clean_error = np.asarray(clean_error, dtype=float)
     random_error = np.asarray(random_error, dtype=float)

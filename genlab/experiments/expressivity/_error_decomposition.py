@@ -428,7 +428,11 @@ register(Experiment(
     section="Decomposition of the error",
     order=15,
     series=("width", "n", "steps", "seed"),
-    estimates={"smoke": "~3 s", "quick": "to measure", "paper": "to measure"},
+    # Measured under load ~20-25 on the 2 shared cores: seeds 0-2 took 749 s wall (local, 2 workers); seeds
+    # 3, 4 serially 179 CPU-s (so ~250 CPU-s for 3 seeds, the best-student task about half). Per step:
+    # ~10 ns per (member x sample x hidden unit), which projects the paper scale.
+    estimates={"smoke": "~5 s", "quick": "~250 CPU-s (measured under load: 179 CPU-s for 2 seeds serially)",
+               "paper": "~2 CPU-h (projected: 10 seeds, width 32, 20000 plentiful samples, 10000 steps)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

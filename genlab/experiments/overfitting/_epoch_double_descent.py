@@ -19,6 +19,14 @@ show the same superposition of trade-offs in these networks (their layers learn 
 speeds) and that equalizing the speeds removes the bump. This model is their mechanism made
 exact and cheap: every curve here is a closed form, not a simulation.
 
+Label noise: the residual the fast features fit is the label noise plus the slow features'
+not-yet-learned signal, so in this model the epoch-wise bump shrinks without label noise but
+does not vanish (the run reports both curves: quick scale, median rise 0.81 with noise sd 1 and
+0.63 with noise-free labels). The sample-wise spike at n = d needs the noise: with noise-free
+labels the n = d fit is exact (``--set noise=0`` makes the "more data hurts" claim fail, ratio
+~1e-26). What Nakkiran et al. show is qualitative (figures, no printed numbers for these curves),
+so every claim here is qualitative: the shape, not a height.
+
 Everything is exact: with ``X / sqrt(n) = U S V^T``, GD with step ``lr`` on
 ``|X theta - y|^2 / (2 n)`` gives ``theta_t = V diag((1 - (1 - lr s^2)^t) / s) U^T y / sqrt(n)``,
 and the test error is the population risk ``(theta_t - theta*)^T Sigma (theta_t - theta*) +
@@ -190,17 +198,20 @@ def summarize(cfg: EpochDDConfig, outputs: list[TaskOutput]) -> RunOutput:
     d = cfg.n_fast + cfg.n_slow
     epoch, sample = _curve(metrics, "epoch", "test_mse"), _curve(metrics, "sample", "test_mse")
     shapes = [epoch_shape(epoch.index.to_numpy(), epoch[s].to_numpy()) for s in seeds]
+    first_step = int(epoch.index.min())
     clean = _curve(metrics, "epoch", "test_mse", "clean")
     clean_shapes = [epoch_shape(clean.index.to_numpy(), clean[s].to_numpy()) for s in seeds]
     samples = [sample_shape(sample.index.to_numpy(), sample[s].to_numpy(), d) for s in seeds]
     quarter = sample.index.to_numpy()[np.argmin(np.abs(sample.index.to_numpy() - d / 4))]
     hurt = [float(sample.loc[d, s] / sample.loc[quarter, s]) if d in sample.index else float("nan") for s in seeds]
     claims = [
-        in_band("epoch-wise: after a first minimum the test MSE climbs to a peak (peak / first minimum - 1)", seeds,
-                [sh["rise"] for sh in shapes], (0.2, np.inf), kind="qualitative", source=f"{EPOCH_FIG}; {HECKEL}",
-                published="test error falls, rises, then falls again",
-                note="the fast features fit the label noise (and the slow features' unlearned signal) near their own "
-                     f"threshold n_fast / n_train = {cfg.n_fast / cfg.n_train:.2f}"),
+        per_seed("epoch-wise: after a first minimum the test MSE climbs to a peak (peak / first minimum - 1)", seeds,
+                 [sh["rise"] for sh in shapes], [sh["rise"] >= 0.2 and sh["step_min"] > first_step for sh in shapes],
+                 band=(0.2, np.inf), kind="qualitative", source=f"{EPOCH_FIG}; {HECKEL}",
+                 published="test error falls, rises, then falls again",
+                 note="holds when the curve first falls (minimum after the first step) and then climbs; the fast "
+                      "features fit the label noise (and the slow features' unlearned signal) near their own "
+                      f"threshold n_fast / n_train = {cfg.n_fast / cfg.n_train:.2f}"),
         per_seed("epoch-wise: second descent, 1 - (test MSE at the last step) / peak", seeds,
                  [sh["fall"] for sh in shapes], [sh["fall"] >= 0.2 and sh["step_peak"] < cfg.max_step for sh in shapes],
                  kind="qualitative", source=f"{EPOCH_FIG}; {HECKEL}", published="test error falls again after the peak",

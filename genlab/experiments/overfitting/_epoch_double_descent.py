@@ -295,7 +295,8 @@ register(Experiment(
     series=("sweep", "labels", "seed"),
     estimates={"smoke": "0.01 CPU-s per seed of closed forms (a run is ~10 CPU-s with process start and imports)",
                "quick": "0.2 CPU-s per seed; 11 CPU-s for the whole run with imports (141 s wall measured at load ~20)",
-               "paper": "not measured yet"},
+               "paper": "one seed measured: 445 s wall at load ~20 (all 4 claims held); projected ~1 CPU-min per seed "
+                        "idle, so ~10 CPU-min for 10 seeds (~5 min on 2 idle cores)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

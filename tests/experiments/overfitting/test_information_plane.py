@@ -102,12 +102,13 @@ def test_config_checks():
         InformationPlaneConfig(activations=("sigmoid",))
 
 
-def _synthetic(tanh_peak=8.0, tanh_end=4.0, relu_end=5.0, fine_end=11.8, ity_end=0.99, ity_max=None):
+def _synthetic(tanh_peak=8.0, tanh_end=4.0, relu_end=5.0, fine_end=11.8, ity_end=0.99, ity_max=None, adaptive_end=4.0):
     """Metrics of 2 seeds, 3 layers, 4 epochs: tanh compresses, ReLU does not, fine bins stay near 12."""
     rows = []
     epochs = [0, 10, 100, 1000]
     curves = {("tanh", "fixed"): [7.0, tanh_peak, 6.0, tanh_end], ("tanh", "fine"): [12.0, 12.0, 11.9, fine_end],
-              ("relu", "fixed"): [3.0, 5.2, 5.1, relu_end], ("relu", "fine"): [11.0, 11.5, 11.5, 11.5]}
+              ("relu", "fixed"): [3.0, 5.2, 5.1, relu_end], ("relu", "fine"): [11.0, 11.5, 11.5, 11.5],
+              ("relu", "adaptive"): [6.0, 7.0, 6.0, adaptive_end]}
     for (a, b), ixt in curves.items():
         for s in (0, 1):
             for layer in (1, 2, 3):
@@ -124,9 +125,10 @@ def _synthetic(tanh_peak=8.0, tanh_end=4.0, relu_end=5.0, fine_end=11.8, ity_end
 def test_claims_hold_on_good_metrics_and_fail_on_violating_ones():
     assert all(all(c.holds) for c in information_claims((0, 1), _synthetic()))
     claims = information_claims((0, 1), _synthetic(tanh_end=7.8, relu_end=3.0, ity_end=0.35))
-    for prefix in ("tanh, last hidden layer, 30 fixed bins: fall", "ReLU, last hidden layer",
+    for prefix in ("tanh, last hidden layer, 30 fixed bins: fall", "ReLU, last hidden layer, 30 fixed",
                    "tanh, last hidden layer, 30 fixed bins: rise"):
         check_claims_fail(claims, prefix)
+    check_claims_fail(information_claims((0, 1), _synthetic(adaptive_end=7.0)), "ReLU, last hidden layer, 30 adaptive")
     check_claims_fail(information_claims((0, 1), _synthetic(fine_end=9.0)), "tanh, last hidden layer: fall of I(X;T) with fine")
     check_claims_fail(information_claims((0, 1), _synthetic(ity_max=1.05)), "data processing")
     over = _synthetic()

@@ -6,7 +6,9 @@ fixed spherically symmetric rule: the 12 inputs sit on the vertices v_i of an ic
 y = [|sum_i x_i v_i|^2 > 2.5], which splits the patterns 2036 / 2060 (the paper's own rule, the file
 ``var_u.mat``, is not shipped: phenomena.md, section 8, says an equivalent rule keeps the qualitative
 tanh / ReLU contrast while the bit values differ). Each seed draws its own 80 % training split and
-initialization (Saxe's truncated normal, std 1 / sqrt(fan_out), zero biases). The network is
+initialization (Saxe's truncated normal, std 1 / sqrt(fan_out), zero biases; the ReLU network's hidden
+biases start at 0.1 and it trains at lr 0.1 instead of 0.5: with Saxe's zero biases the 3-unit ReLU
+layer of seed 1 died during training at lr 0.1 and 0.2, measured). The network is
 12-10-7-5-4-3-2 with tanh or ReLU hidden units and a softmax output, trained by plain SGD on the
 cross-entropy (full batch by default: Saxe et al. show compression without SGD noise, and full batch
 is the cheap variant on a CPU). The seeds of one activation are one ``train_many`` population,
@@ -77,8 +79,8 @@ class InformationPlaneConfig(ExperimentConfig):
     train_fraction: float = param(0.8, "fraction of the 4096 patterns used for training", kind=float, low=0.0,
                                   high=1.0, low_open=True, high_open=True)
     lr_tanh: float = param(0.5, "SGD learning rate of the tanh network", kind=float, low=0.0, low_open=True)
-    lr_relu: float = param(0.1, "SGD learning rate of the ReLU network (at 0.5 units of its narrow layers die: "
-                           "measured, 2 of 3 seeds ended at chance)", kind=float, low=0.0, low_open=True)
+    lr_relu: float = param(0.1, "SGD learning rate of the ReLU network (at 0.5 with zero biases units of "
+                           "its narrow layers died: measured, 2 of 3 seeds ended at chance)", kind=float, low=0.0, low_open=True)
     relu_bias: float = param(0.1, "initial hidden biases of the ReLU network (tanh: 0, as Saxe). With 0 the "
                              "3-unit layer of seed 1 died during training at lr 0.1 and 0.2 (measured)", kind=float)
     batch_size: int = param(0, "SGD minibatch size; 0 = full batch", low=0)

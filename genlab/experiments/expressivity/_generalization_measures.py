@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from scipy.stats import rankdata
 
 from genlab._checks import fail
 from genlab.data import make_mnist1d, subsample_train, with_label_noise
@@ -211,7 +212,7 @@ def _tau(a, b) -> float:
     """Kendall's tau-b (as ``scipy.stats.kendalltau``, tested against it) by pairwise signs: the
     granulated score takes thousands of small groups, where scipy's per-call overhead dominates.
     NaN when either side is constant (no ranking to compare)."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    a, b = rankdata(a), rankdata(b)  # tau depends on the ranks only; an infinite measure ranks last
     if len(a) < 2 or np.ptp(a) == 0 or np.ptp(b) == 0:
         return float("nan")
     i, j = np.triu_indices(len(a), 1)

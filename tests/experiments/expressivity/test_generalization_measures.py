@@ -34,6 +34,7 @@ GRID = {"width": (64, 256), "depth": (1, 2), "batch_size": (32, 128), "weight_de
 
 
 def oracle_tau(x, y) -> float:
+    x = np.where(np.isinf(x), 1e300, x)  # scipy ranks inf like a huge finite value
     return float(kendalltau(x, y).statistic)
 
 
@@ -42,6 +43,7 @@ def test_tau_is_scipys_kendall_tau_b_with_ties():
     for n in (2, 3, 7, 48):
         for _ in range(20):
             x, y = rng.integers(0, 4, n).astype(float), rng.standard_normal(n)
+            x[x == 3] = np.inf  # an infinite measure (no margin) ranks last
             expected = oracle_tau(x, y) if np.ptp(x) > 0 else float("nan")
             assert _tau(x, y) == pytest.approx(expected, abs=1e-12, nan_ok=True)
 
@@ -55,7 +57,7 @@ def grid_table(seed: int = 0) -> pd.DataFrame:
     return table
 
 
-def test_granulated_tau_matches_a_pair_counting_oracle():
+def test_granulated_tau_matches_scipy_kendall_tau_per_group():
     table = grid_table()
     got = granulated_tau(table, "noisy")
     for axis in AXES:
@@ -156,7 +158,9 @@ def test_smoke_population_is_stored_complete_and_consistent(smoke):
         # the bisection keeps sigma' within the tolerance, and flatness is 1 / sigma'^2
         assert (t.flat_increase <= cfg.flat_tolerance + 1e-12).all()
         assert np.allclose(t.flatness, 1 / t.flat_sigma**2)
-        assert (t.inverse_margin > 0).all() and (t.margin > 0).all()
+        fitted = t.margin > 0  # at smoke scale some training points are still misclassified
+        assert np.allclose(t.inverse_margin[fitted], 1 / t.margin[fitted] ** 2)
+        assert np.isinf(t.inverse_margin[~fitted]).all()
 
 
 @pytest.mark.quick  # minutes: not in CI (`pytest -m quick`); genlab reproduce checks it

@@ -365,7 +365,10 @@ register(Experiment(
     section="Bounds: measuring generalization",
     order=70,
     series=("seed", *AXES),
-    estimates={"smoke": "3 s", "quick": "~2 min", "paper": "~5 h (projection)"},
+    # quick: 29 min wall at load average ~18; ~250 CPU-s measured (tasks 25 + 142 + 20 + 35 CPU-s in-process,
+    # plus the main process): over the ~200 CPU-s target; B = 32 at depth 2, width 256 dominates (its slowest
+    # member needs 1230 steps, evaluated every 15). paper: a rough projection, not measured.
+    estimates={"smoke": "5 s", "quick": "~4 min", "paper": "~5 h (projection)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

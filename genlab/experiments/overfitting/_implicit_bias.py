@@ -143,29 +143,39 @@ def _row(seed, solver, metric, value, alpha=np.nan) -> dict:
     return {"seed": seed, "solver": solver, "alpha": alpha, "metric": metric, "value": float(value)}
 
 
-def seed_task(seed: int, n_train: int, n_freq: int, n_test: int, gd_steps: int, alphas: list, diag_steps: int,
-              diag_lr: float) -> TaskOutput:
-    """One seed's data draw: both interpolants, GD from zero, the diagonal network's alpha sweep."""
+def problem(seed: int, n_train: int, n_freq: int, n_test: int) -> dict:
+    """One seed's data draw: training inputs ``x``, design ``F``, target ``theta_star``, labels ``y``,
+    test design ``G`` on the grid and the clean test function ``f_star``."""
     rng = np.random.default_rng(1000 * seed + 7)
     x = rng.uniform(0, 1, n_train)
     F, theta_star = features(x, n_freq), target_theta(n_freq)
-    y = F @ theta_star
     G = features(np.arange(n_test) / n_test, n_freq)
-    f_star = G @ theta_star
+    return {"x": x, "F": F, "theta_star": theta_star, "y": F @ theta_star, "G": G, "f_star": G @ theta_star}
+
+
+def describe(seed, solver, theta, prob: dict, l2: np.ndarray, l1: np.ndarray, alpha=np.nan) -> list[dict]:
+    """The metric rows of one solution ``theta`` of :func:`problem` ``prob`` (``l2``, ``l1``: the interpolants)."""
+    F, y, G, f_star = prob["F"], prob["y"], prob["G"], prob["f_star"]
+    return [_row(seed, solver, m, v, alpha) for m, v in (
+        ("test_error", np.sum((G @ theta - f_star) ** 2) / np.sum(f_star**2)),
+        ("train_residual", np.max(np.abs(F @ theta - y))),
+        ("l1_norm", np.abs(theta).sum()), ("l2_norm", np.linalg.norm(theta)),
+        ("dist_to_min_l2", np.linalg.norm(theta - l2) / np.linalg.norm(l2)),
+        ("dist_to_min_l1", np.linalg.norm(theta - l1) / np.linalg.norm(l1)))]
+
+
+def seed_task(seed: int, n_train: int, n_freq: int, n_test: int, gd_steps: int, alphas: list, diag_steps: int,
+              diag_lr: float) -> TaskOutput:
+    """One seed's data draw: both interpolants, GD from zero, the diagonal network's alpha sweep."""
+    prob = problem(seed, n_train, n_freq, n_test)
+    F, y = prob["F"], prob["y"]
     l2, l1 = min_l2(F, y), min_l1(F, y)
-
-    def describe(solver, theta, alpha=np.nan):
-        return [_row(seed, solver, m, v, alpha) for m, v in (
-            ("test_error", np.sum((G @ theta - f_star) ** 2) / np.sum(f_star**2)),
-            ("train_residual", np.max(np.abs(F @ theta - y))),
-            ("l1_norm", np.abs(theta).sum()), ("l2_norm", np.linalg.norm(theta)),
-            ("dist_to_min_l2", np.linalg.norm(theta - l2) / np.linalg.norm(l2)),
-            ("dist_to_min_l1", np.linalg.norm(theta - l1) / np.linalg.norm(l1)))]
-
-    rows = describe("min_l2", l2) + describe("min_l1", l1) + describe("gd_linear", gd_linear(F, y, gd_steps))
-    rows += [_row(seed, "target", "l1_norm", np.abs(theta_star).sum())]
+    rows = []
+    for solver, theta in (("min_l2", l2), ("min_l1", l1), ("gd_linear", gd_linear(F, y, gd_steps))):
+        rows += describe(seed, solver, theta, prob, l2, l1)
+    rows += [_row(seed, "target", "l1_norm", np.abs(prob["theta_star"]).sum())]
     for a, theta in zip(alphas, gd_diagonal(F, y, list(alphas), diag_steps, diag_lr)):
-        rows += describe("diagonal", theta, a)
+        rows += describe(seed, "diagonal", theta, prob, l2, l1, a)
     return TaskOutput(rows)
 
 

@@ -232,9 +232,9 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
     @app.get("/api/grokking")
     def grokking(fraction: _num(0.3, 0.0, 1.0, "training fraction of the p^2 pairs") = 0.3,
                  weight_decay: _num(1.0, 0.0, 10.0, "AdamW weight decay") = 1.0) -> dict:
+        f = float(_grid_value("fraction", fraction, _phenomena.GROK_FRACTIONS))  # refused before anything is loaded
+        wd = float(_grid_value("weight_decay", weight_decay, _phenomena.GROK_WEIGHT_DECAYS))
         d = curves("grokking")
-        f = float(_grid_value("fraction", fraction, d["fractions"]))
-        wd = float(_grid_value("weight_decay", weight_decay, d["weight_decays"]))
         grid = {k: {"final_test": r["final_test"], "steps_to_fit": r["steps_to_fit"],
                     "steps_to_generalize": r["steps_to_generalize"]} for k, r in d["runs"].items()}
         return {"fraction": f, "weight_decay": wd, "run": d["runs"][f"{f:g}/{wd:g}"], "grid": grid,
@@ -243,8 +243,8 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
 
     @app.get("/api/implicit-bias")
     def implicit_bias(alpha: _num(1.0, 0.0, 10.0, "initialization scale of u = v") = 1.0) -> dict:
+        a = float(_grid_value("alpha", alpha, _phenomena.IB_ALPHAS))
         d = curves("implicit_bias")
-        a = float(_grid_value("alpha", alpha, d["alphas"]))
         return {"alpha": a, "diagonal": d["diagonal"][f"{a:g}"],
                 "path": {k: [d["diagonal"][f"{b:g}"]["metrics"][k] for b in d["alphas"]]
                          for k in ("dist_to_min_l2", "dist_to_min_l1", "test_error", "l1_norm")},
@@ -253,8 +253,8 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
 
     @app.get("/api/early-stopping")
     def early_stopping(noise: _num(0.3, 0.0, 0.9, "fraction of wrong training and validation labels") = 0.3) -> dict:
+        p = float(_grid_value("noise", noise, _phenomena.ES_NOISE))
         d = curves("early_stopping")
-        p = float(_grid_value("noise", noise, d["noise"]))
         gains = {k: v["gain_points"] for k, v in d["levels"].items()}
         return {"noise": p, "level": d["levels"][f"{p:g}"], "gains": gains, "all_noise": d["noise"],
                 **{k: d[k] for k in ("patience", "eval_every", "n_steps", "width", "lr")}}

@@ -23,6 +23,8 @@ COLD_URLS = {
     "init": "/api/init", "gradflow": "/api/gradflow", "activations": "/api/activations", "optimizer": "/api/optimizer",
     "ema": "/api/ema", "normalization": "/api/normalization?step=0", "spectral": "/api/spectral?step=3000",
     "double-descent": "/api/double-descent", "bias-variance": "/api/bias-variance", "backprop": "/api/backprop",
+    "grokking": "/api/grokking", "implicit-bias": "/api/implicit-bias", "early-stopping": "/api/early-stopping",
+    "knots": "/api/knots",
 }
 
 # (page, slider selector, query parameter, values the slider visits)
@@ -32,6 +34,10 @@ E2E_MOVES = [
     ("optimizer", '[data-param="log_lr"]', "log_lr", [-1.3, -1.25, -1.2, -1.15, -1.2, -1.25]),
     ("double-descent", "#pidx", "features", [19, 20, 21, 22, 21, 20]),  # slider index
     ("bias-variance", '[data-param="hidden"]', "hidden", [3, 4, 5, 6, 5, 4]),
+    ("grokking", "#wd", "weight_decay", [0, 1, 2, 1, 0, 1]),  # slider index
+    ("implicit-bias", "#alpha", "alpha", [2, 3, 4, 5, 4, 3]),  # slider index
+    ("early-stopping", "#noise", "noise", [0, 1, 2, 3, 2, 1]),  # slider index
+    ("knots", "#K", "K", [2, 3, 4, 5, 6, 5]),  # slider index
 ]
 SERVER_MOVES = {
     "init": [{"scale": 0.5 + 0.05 * i} for i in range(20)],
@@ -42,6 +48,10 @@ SERVER_MOVES = {
     "backprop": [{"w": 0.1 * i} for i in range(20)],
     "normalization": [{"step": 5 * i} for i in range(20)],  # one live-training frame = 5 SGD steps
     "ema": [{"beta": 0.5 + 0.02 * i} for i in range(20)],
+    "grokking": [{"fraction": (0.3, 0.5)[i % 2], "weight_decay": (0.0, 0.3, 1.0)[i % 3]} for i in range(20)],
+    "implicit-bias": [{"alpha": (3.0, 1.0, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01, 0.003)[i % 9]} for i in range(20)],
+    "early-stopping": [{"noise": (0.0, 0.15, 0.3, 0.45)[i % 4]} for i in range(20)],
+    "knots": [{"K": i, "draw": i % 3} for i in range(20)],
 }
 
 

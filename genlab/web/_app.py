@@ -21,11 +21,11 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
-from genlab.web import _curves, _demos, _runs, _training
+from genlab.web import _curves, _demos, _phenomena, _runs, _training
 
 STATIC = Path(__file__).resolve().parent / "static"
 DEMOS = ("init", "gradflow", "activations", "optimizer", "ema", "normalization", "spectral",
-         "double-descent", "bias-variance", "backprop", "runs")
+         "double-descent", "bias-variance", "backprop", "grokking", "implicit-bias", "early-stopping", "knots", "runs")
 MAX_TRAIN_STEPS = 5000
 TRAIN_SECONDS = 1.0  # one request trains for at most about this long (then answers with its progress)
 DATA_DOC = "include the data points and the clean function (fixed for a run; a playing page asks once)"
@@ -77,6 +77,7 @@ def _warm_up() -> None:
     _demos.gradient_flow()
     for demo in ("normalization", "spectral"):
         _training.warm_up(demo)
+    _phenomena.knot_fit(4, 0)  # imports the knots experiment (and its package) now, not in a first request
 
 
 def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = None,
@@ -227,6 +228,42 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
         return {"noise": float(key), "hidden": hidden, "all_hidden": d["hidden"], "all_noise": d["noise"],
                 "curve": d["curves"][key], "fit": d["fits"][key][str(hidden)],
                 "x_grid": d["x_grid"], "y_true": d["y_true"]}
+
+    @app.get("/api/grokking")
+    def grokking(fraction: _num(0.3, 0.0, 1.0, "training fraction of the p^2 pairs") = 0.3,
+                 weight_decay: _num(1.0, 0.0, 10.0, "AdamW weight decay") = 1.0) -> dict:
+        f = float(_grid_value("fraction", fraction, _phenomena.GROK_FRACTIONS))  # refused before anything is loaded
+        wd = float(_grid_value("weight_decay", weight_decay, _phenomena.GROK_WEIGHT_DECAYS))
+        d = curves("grokking")
+        grid = {k: {"final_test": r["final_test"], "steps_to_fit": r["steps_to_fit"],
+                    "steps_to_generalize": r["steps_to_generalize"]} for k, r in d["runs"].items()}
+        return {"fraction": f, "weight_decay": wd, "run": d["runs"][f"{f:g}/{wd:g}"], "grid": grid,
+                **{k: d[k] for k in ("fractions", "weight_decays", "steps", "modulus", "width", "lr", "n_steps", "fit",
+                                     "generalize")}}
+
+    @app.get("/api/implicit-bias")
+    def implicit_bias(alpha: _num(1.0, 0.0, 10.0, "initialization scale of u = v") = 1.0) -> dict:
+        a = float(_grid_value("alpha", alpha, _phenomena.IB_ALPHAS))
+        d = curves("implicit_bias")
+        return {"alpha": a, "diagonal": d["diagonal"][f"{a:g}"],
+                "path": {k: [d["diagonal"][f"{b:g}"]["metrics"][k] for b in d["alphas"]]
+                         for k in ("dist_to_min_l2", "dist_to_min_l1", "test_error", "l1_norm")},
+                **{k: d[k] for k in ("alphas", "n_train", "n_freq", "diag_steps", "diag_lr", "x_grid", "y_true", "x_train",
+                                     "y_train", "target_coef", "min_l2", "min_l1")}}
+
+    @app.get("/api/early-stopping")
+    def early_stopping(noise: _num(0.3, 0.0, 0.9, "fraction of wrong training and validation labels") = 0.3) -> dict:
+        p = float(_grid_value("noise", noise, _phenomena.ES_NOISE))
+        d = curves("early_stopping")
+        gains = {k: v["gain_points"] for k, v in d["levels"].items()}
+        return {"noise": p, "level": d["levels"][f"{p:g}"], "gains": gains, "all_noise": d["noise"],
+                **{k: d[k] for k in ("patience", "eval_every", "n_steps", "width", "lr")}}
+
+    @app.get("/api/knots")
+    def knots(K: Annotated[int, Query(ge=0, le=1000, description="number of knots")] = 4,  # noqa: N803
+              draw: Annotated[int, Query(ge=0, le=10_000, description="which random draw of the knots")] = 0) -> dict:
+        d = curves("knots")
+        return {**_phenomena.knot_fit(K, draw), "sweep": d}
 
     @app.get("/api/backprop")
     def backprop(x: _num(2.0, -10, 10, "input") = 2.0, y: _num(3.0, -10, 10, "target") = 3.0,

@@ -20,6 +20,7 @@ import pandas as pd
 
 from genlab.data import make_noisy_sine, make_toy_regression
 from genlab.models import FeatureRegression, FixedJointModel
+from genlab.web import _phenomena
 
 BV_NOISE = (0.1, 0.2, 0.3, 0.5)
 BV_HIDDEN = tuple(range(1, 13))
@@ -86,7 +87,7 @@ def _double_descent(scale: str, seed: int) -> dict:
     return out
 
 
-_BUILDERS = {"bias_variance": _bias_variance, "double_descent": _double_descent}
+_BUILDERS = {"bias_variance": _bias_variance, "double_descent": _double_descent, **_phenomena.BUILDERS}
 _MEMORY: dict[Path, dict] = {}
 SHIPPED = Path(__file__).resolve().parent / "data"
 KINDS = tuple(_BUILDERS)

@@ -48,7 +48,7 @@ def init_explorer(scale: float = 1.0, mean: float = 0.0, std: float = 1.0, layer
     """
     _one_thread()
     acts, _ = _signal_propagation.net_signals(seed, 0, scale=scale, norm="layer" if layer_norm else None, input_mean=mean,
-                                              input_std=std, n_inputs=1, gradients=False)
+                                              input_std=std, n_inputs=1, gradients=False, reuse=True)
     return {"layers": _summary(acts)}
 
 
@@ -60,7 +60,7 @@ def gradient_flow(activation: str = "relu", scale: float = 1.0, seed: int = 0) -
     with sigmoid the gradient std shrinks layer by layer towards the input (vanishing gradients).
     """
     _one_thread()
-    _, grads = _signal_propagation.net_signals(seed, 0, activation=activation, scale=scale, n_inputs=1)
+    _, grads = _signal_propagation.net_signals(seed, 0, activation=activation, scale=scale, n_inputs=1, reuse=True)
     return {"activation": activation, "layers": _summary(grads)}
 
 

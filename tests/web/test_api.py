@@ -6,7 +6,7 @@ import pytest
 def test_health_and_pages(client):
     assert client.get("/healthz").json() == {"ok": True}
     for name in ("init", "gradflow", "activations", "optimizer", "ema", "normalization", "spectral", "double-descent",
-                 "bias-variance", "backprop", "runs"):
+                 "bias-variance", "backprop", "grokking", "implicit-bias", "early-stopping", "knots", "runs"):
         r = client.get(f"/demo/{name}")
         assert r.status_code == 200 and "/assets/plotly.min.js" in r.text
         assert '<meta name="viewport" content="width=device-width' in r.text and 'aria-live="polite"' in r.text
@@ -32,7 +32,8 @@ def test_a_cold_server_answers_every_demo_from_shipped_data(tmp_path):
 
     cold = TestClient(create_app(tmp_path / "runs", cache_dir=tmp_path / "cache"))
     for url in ("/api/double-descent", "/api/bias-variance", "/api/init", "/api/gradflow", "/api/activations", "/api/ema",
-                "/api/optimizer", "/api/backprop", "/api/spectral?step=3000", "/api/normalization?step=3000"):
+                "/api/optimizer", "/api/backprop", "/api/spectral?step=3000", "/api/normalization?step=3000",
+                "/api/grokking", "/api/implicit-bias", "/api/early-stopping", "/api/knots"):
         t0 = time.perf_counter()
         r = cold.get(url)
         assert r.status_code == 200, (url, r.text)
@@ -154,7 +155,7 @@ def test_serve_cli_refuses_a_taken_port_a_bad_host_and_a_file_as_cache(tmp_path,
 def test_the_shipped_curves_match_the_code_that_builds_them():
     import json
 
-    from genlab.web import _curves
+    from genlab.web import _curves, _phenomena
 
     for kind in _curves.KINDS:
         path = _curves.SHIPPED / _curves._file_name(kind, "quick", 0)
@@ -162,8 +163,17 @@ def test_the_shipped_curves_match_the_code_that_builds_them():
         data = json.loads(path.read_text())
         if kind == "double_descent":
             assert data["features"] == list(_curves.DD_FEATURES) and data["noise"] == list(_curves.DD_NOISE)
-        else:
+        elif kind == "bias_variance":
             assert data["hidden"] == list(_curves.BV_HIDDEN) and data["noise"] == list(_curves.BV_NOISE)
+        elif kind == "grokking":
+            assert data["fractions"] == list(_phenomena.GROK_FRACTIONS)
+            assert data["weight_decays"] == list(_phenomena.GROK_WEIGHT_DECAYS)
+        elif kind == "implicit_bias":
+            assert data["alphas"] == list(_phenomena.IB_ALPHAS)
+        elif kind == "early_stopping":
+            assert data["noise"] == list(_phenomena.ES_NOISE)
+        else:
+            assert kind == "knots" and data["K"] == list(_phenomena.config("knots", "quick", 0).knot_counts)
 
 
 @pytest.mark.slow

@@ -208,6 +208,10 @@ DEMOS = [
     ("double-descent", "?features=10&noise=0.2", "features=10 noise=0.2", "#pidx", "ArrowRight", "features=11 "),
     ("bias-variance", "?hidden=4&noise=0.3", "hidden=4 noise=0.3", '[data-param="hidden"]', "ArrowRight", "hidden=5 "),
     ("backprop", "?x=2&y=3&w=1&lam=0.1&step=3", "step 3/14", "#next", "click", "step 4/14"),
+    ("grokking", "?fraction=0.3&weight_decay=1", "fraction=0.3 weight_decay=1 ", "#wd", "ArrowLeft", "weight_decay=0.3 "),
+    ("implicit-bias", "?alpha=1", "alpha=1 ", "#alpha", "ArrowRight", "alpha=0.5 "),
+    ("early-stopping", "?noise=0.3&step=992", "noise=0.3 step=992 ", "#noise", "ArrowRight", "noise=0.45 step=992 "),
+    ("knots", "?K=4&draw=0", "K=4 draw=0 ", "#K", "ArrowRight", "K=5 draw=0 "),
 ]
 
 
@@ -232,6 +236,36 @@ def test_every_demo_loads_redraws_and_keeps_its_view_in_the_url(page, base_url, 
     assert summary(page, after) == text
     for ctl in page.locator("input, select").all():  # every control has a label
         assert ctl.evaluate("e => !!(e.labels && e.labels.length) || !!e.getAttribute('aria-label')"), ctl.evaluate("e => e.outerHTML")
+
+
+def test_new_experiment_demos_teach_what_they_say(page, base_url):
+    page.goto(base_url + "/demo/grokking?fraction=0.3&weight_decay=1")
+    wd1 = summary(page, "weight_decay=1 ")
+    assert values(wd1, "delay") > 10 and values(wd1, "final_test") > 95
+    page.goto(base_url + "/demo/grokking?fraction=0.3&weight_decay=0")
+    assert values(summary(page, "weight_decay=0 "), "final_test") < 50
+    page.goto(base_url + "/demo/implicit-bias?alpha=3")
+    big = summary(page, "alpha=3 ")
+    s = page.locator("#alpha")
+    s.focus()
+    for _ in range(8):
+        s.press("ArrowRight")
+    small = summary(page, "alpha=0.003 ")
+    assert values(small, "dist_l1") < 0.05 < values(big, "dist_l1") and values(big, "dist_l2") < 0.05
+    fit = plot_data(page, "fit", 3)
+    assert len(fit) == 400
+    page.goto(base_url + "/demo/early-stopping?noise=0.45&step=64")
+    early = summary(page, "noise=0.45 step=64 ")
+    st = page.locator("#step")
+    st.focus()
+    st.press("End")  # the last evaluation (step 1984 or 2000)
+    page.wait_for_function("!document.getElementById('summary').textContent.includes('step=64 ')")
+    late = summary(page, "noise=0.45 step=")
+    assert values(late, "step") >= 1984
+    assert values(late, "mislabelled_fitted") > values(early, "mislabelled_fitted") + 30  # memorized later
+    assert values(early, "clean_fitted") > values(early, "mislabelled_fitted")  # clean examples first
+    page.goto(base_url + "/demo/knots?K=4&draw=0")
+    assert "interpolates=1" in summary(page, "K=4 ") and "p95_peak_K=4" in summary(page, "K=4 ")
 
 
 @pytest.mark.parametrize("demo", ["spectral", "normalization", "optimizer"])

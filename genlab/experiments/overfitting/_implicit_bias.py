@@ -203,40 +203,54 @@ def _row(seed, solver, metric, value, alpha=np.nan, label_noise=np.nan) -> dict:
             "value": float(value)}
 
 
+def problem(seed: int, n_train: int, n_freq: int, n_test: int) -> dict:
+    """One seed's data draw: training inputs ``x``, design ``F``, target ``theta_star``, labels ``y``,
+    test design ``G`` on the grid and the clean test function ``f_star``."""
+    rng = np.random.default_rng(1000 * seed + 7)
+    x = rng.uniform(0, 1, n_train)
+    F, theta_star = features(x, n_freq), target_theta(n_freq)
+    G = features(np.arange(n_test) / n_test, n_freq)
+    return {"x": x, "F": F, "theta_star": theta_star, "y": F @ theta_star, "G": G, "f_star": G @ theta_star}
+
+
+def describe(seed, solver, theta, prob: dict, l2: np.ndarray, l1: np.ndarray, alpha=np.nan,
+             label_noise=np.nan) -> list[dict]:
+    """The metric rows of one solution ``theta`` of :func:`problem` ``prob`` (``l2``, ``l1``: the interpolants).
+
+    ``weighted_l1_norm`` weighs each |theta_j| by the squared column norm ||F_j||^2: the norm that
+    label-noise SGD implicitly minimizes.
+    """
+    F, y, G, f_star = prob["F"], prob["y"], prob["G"], prob["f_star"]
+    return [_row(seed, solver, m, v, alpha, label_noise) for m, v in (
+        ("test_error", np.sum((G @ theta - f_star) ** 2) / np.sum(f_star**2)),
+        ("train_residual", np.max(np.abs(F @ theta - y))),
+        ("l1_norm", np.abs(theta).sum()), ("l2_norm", np.linalg.norm(theta)),
+        ("weighted_l1_norm", (F**2).sum(0) @ np.abs(theta)),
+        ("dist_to_min_l2", np.linalg.norm(theta - l2) / np.linalg.norm(l2)),
+        ("dist_to_min_l1", np.linalg.norm(theta - l1) / np.linalg.norm(l1)))]
+
+
 def seed_task(seed: int, n_train: int, n_freq: int, n_test: int, gd_steps: int, alphas: list, diag_steps: int,
               diag_lr: float, sgd_alpha: float = 1.0, label_noise: tuple = (), sgd_steps: int = 0, sgd_lr: float = 0.01,
               finish_steps: int = 0) -> TaskOutput:
     """One seed's data draw: both interpolants, GD from zero, the diagonal network's alpha sweep, (label-noise) SGD."""
-    rng = np.random.default_rng(1000 * seed + 7)
-    x = rng.uniform(0, 1, n_train)
-    F, theta_star = features(x, n_freq), target_theta(n_freq)
-    y = F @ theta_star
-    G = features(np.arange(n_test) / n_test, n_freq)
-    f_star = G @ theta_star
+    prob = problem(seed, n_train, n_freq, n_test)
+    F, y = prob["F"], prob["y"]
     l2, l1 = min_l2(F, y), min_l1(F, y)
-    weights = (F**2).sum(0)  # squared column norms: label-noise SGD's implicit L1 weights
-
-    def describe(solver, theta, alpha=np.nan, label_noise=np.nan):
-        return [_row(seed, solver, m, v, alpha, label_noise) for m, v in (
-            ("test_error", np.sum((G @ theta - f_star) ** 2) / np.sum(f_star**2)),
-            ("train_residual", np.max(np.abs(F @ theta - y))),
-            ("l1_norm", np.abs(theta).sum()), ("l2_norm", np.linalg.norm(theta)),
-            ("weighted_l1_norm", weights @ np.abs(theta)),
-            ("dist_to_min_l2", np.linalg.norm(theta - l2) / np.linalg.norm(l2)),
-            ("dist_to_min_l1", np.linalg.norm(theta - l1) / np.linalg.norm(l1)))]
-
-    rows = describe("min_l2", l2) + describe("min_l1", l1) + describe("gd_linear", gd_linear(F, y, gd_steps))
-    rows += [_row(seed, "target", "l1_norm", np.abs(theta_star).sum())]
+    rows = []
+    for solver, theta in (("min_l2", l2), ("min_l1", l1), ("gd_linear", gd_linear(F, y, gd_steps))):
+        rows += describe(seed, solver, theta, prob, l2, l1)
+    rows += [_row(seed, "target", "l1_norm", np.abs(prob["theta_star"]).sum())]
     diagonal = dict(zip(alphas, gd_diagonal(F, y, list(alphas), diag_steps, diag_lr)))
     for a, theta in diagonal.items():
-        rows += describe("diagonal", theta, a)
+        rows += describe(seed, "diagonal", theta, prob, l2, l1, a)
     if sgd_steps:
-        rows += describe("min_weighted_l1", min_weighted_l1(F, y, weights))
+        rows += describe(seed, "min_weighted_l1", min_weighted_l1(F, y, (F**2).sum(0)), prob, l2, l1)
         gd = diagonal[sgd_alpha]  # the config checks that sgd_alpha is one of the alphas
         deltas = [0.0, *label_noise]
         for d, theta in zip(deltas, sgd_diagonal(F, y, sgd_alpha, deltas, sgd_steps, sgd_lr, 1000 * seed + 11,
                                                  finish_steps, diag_lr)):
-            rows += describe("sgd", theta, sgd_alpha, d)
+            rows += describe(seed, "sgd", theta, prob, l2, l1, sgd_alpha, d)
             rows.append(_row(seed, "sgd", "dist_to_gd", np.linalg.norm(theta - gd) / np.linalg.norm(gd), sgd_alpha, d))
     return TaskOutput(rows)
 

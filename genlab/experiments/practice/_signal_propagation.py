@@ -15,8 +15,11 @@ lecture sees sigma = 1 after LayerNorm, ReLU(N(0, 1)) has sigma = sqrt(1/2 - 1/(
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import ClassVar
 
 import numpy as np
@@ -55,18 +58,32 @@ def weight_variance(init: str, scale: float, width: int) -> tuple[float, float]:
 
 def net_signals(seed: int, k: int = 0, *, activation: str = "relu", init: str = "he_scaled", scale: float = 1.0,
                 norm: str | None = None, input_mean: float = 0.0, input_std: float = 1.0, width: int = 128, depth: int = 4,
-                n_inputs: int = 256, gradients: bool = True) -> tuple[LayerSignal, LayerSignal | None]:
+                n_inputs: int = 256, gradients: bool = True, reuse: bool = False) -> tuple[LayerSignal, LayerSignal | None]:
     """Net ``k`` of seed ``seed`` (init seed ``1000 seed + k``) on ``n_inputs`` fresh inputs: (activations, gradients).
 
     The unit of :func:`profile`; the web explorer's init and gradient-flow demos show net 0 with
     ``n_inputs=1`` (the lecture's one vector through one net). ``gradients=False`` gives ``None``.
+    ``reuse=True`` (the web demos) keeps the built net for the next call with the same settings.
     """
-    net = MLP(width, width, width=width, depth=depth, activation=activation, init=init,
-              init_scale=scale if init == "he_scaled" else 1.0, norm=norm, seed=1000 * seed + k)
+    build = _shared_net if reuse else _new_net
+    net, lock = build(width, depth, activation, init, scale, norm, 1000 * seed + k)
     g = torch.Generator().manual_seed(1000 * seed + 500 + k)
     x = input_mean + input_std * torch.randn(n_inputs, width, generator=g)  # (B, 128)
-    acts = activation_stats(net, x)
-    return acts, gradient_stats(net, x, seed=1000 * seed + 700 + k) if gradients else None
+    with lock:  # a shared net measures one request at a time (the measurements attach hooks)
+        acts = activation_stats(net, x)
+        return acts, gradient_stats(net, x, seed=1000 * seed + 700 + k) if gradients else None
+
+
+def _new_net(width, depth, activation, init, scale, norm, seed):
+    net = MLP(width, width, width=width, depth=depth, activation=activation, init=init,
+              init_scale=scale if init == "he_scaled" else 1.0, norm=norm, seed=seed)
+    return net, contextlib.nullcontext()
+
+
+@lru_cache(maxsize=128)  # a slider's values (0.05 steps) x LayerNorm on/off, ~0.3 MB each
+def _shared_net(width, depth, activation, init, scale, norm, seed):
+    """The same net as :func:`_new_net`, built once (the measurements change no weight)."""
+    return _new_net(width, depth, activation, init, scale, norm, seed)[0], threading.Lock()
 
 
 def profile(seed: int, *, activation: str = "relu", init: str = "he_scaled", scale: float = 1.0, norm: str | None = None,

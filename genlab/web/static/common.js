@@ -74,3 +74,12 @@ G.layout = (extra) => Object.assign({ margin: { l: 50, r: 15, t: 30, b: 40 }, fo
   legend: G.narrow() ? { orientation: "h", y: -0.25 } : undefined }, extra);
 // On a phone the mode bar would cover the titles: show it on hover on wide screens only.
 G.config = { displaylogo: false, responsive: true, displayModeBar: G.narrow() ? false : "hover" };
+// A range input that steps through a fixed list of values (a precomputed grid): state[key] is the value.
+G.gridSlider = function (id, values, state, key, onChange, fmt = (v) => String(v)) {
+  const el = document.getElementById(id), out = document.getElementById(id + "-val");
+  el.min = 0; el.max = values.length - 1; el.step = 1;
+  const near = (v) => values.reduce((b, a, i) => (Math.abs(a - v) < Math.abs(values[b] - v) ? i : b), 0);
+  const show = () => { out.textContent = fmt(state[key]); };
+  el.value = near(state[key]); state[key] = values[el.value]; show();
+  el.addEventListener("input", () => { state[key] = values[el.value]; show(); G.writeState(state); onChange(key); });
+};

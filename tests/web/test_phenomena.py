@@ -52,10 +52,10 @@ def test_knots_sweep_and_fit_equal_the_experiments_functions(client):
 def test_grokking_grid_equals_the_experiments_training(monkeypatch):
     from genlab.experiments.overfitting import _grokking as g
 
-    monkeypatch.setattr(_phenomena, "GROK_FRACTIONS", (0.4,))
+    monkeypatch.setattr(_phenomena, "GROK_FRACTIONS", (0.4, 0.6))  # the config needs a larger fraction too
     monkeypatch.setattr(_phenomena, "GROK_WEIGHT_DECAYS", (0.0, 1.0))
     web = _phenomena.grokking("smoke", 0)
-    cfg = _phenomena.config("grokking", "smoke", 0, fractions=(0.4,), train_fraction=0.4)
+    cfg = _phenomena.config("grokking", "smoke", 0, fractions=(0.4, 0.6), train_fraction=0.4)
     out = pd.DataFrame(g.train_condition(cfg.modulus, cfg.width, 0.4, 1.0, [0], cfg.n_steps, cfg.lr, cfg.n_evals).records)
     acc = out[out.metric == "test_accuracy"].sort_values("step").value
     np.testing.assert_allclose(web["runs"]["0.4/1"]["test_accuracy"], acc, atol=1e-4)
@@ -65,7 +65,7 @@ def test_grokking_grid_equals_the_experiments_training(monkeypatch):
 def test_early_stopping_grid_equals_the_experiments_task(monkeypatch):
     from genlab.experiments.d2l import _early_stopping as es
 
-    monkeypatch.setattr(_phenomena, "ES_NOISE", (0.3,))
+    monkeypatch.setattr(_phenomena, "ES_NOISE", (0.0, 0.3))  # the config needs the clean level too
     web = _phenomena.early_stopping("smoke", 0)["levels"]["0.3"]
     cfg = _phenomena.config("early-stopping", "smoke", 0)
     m = pd.DataFrame(es.noise_task(0.3, [0], cfg.width, cfg.n_steps, cfg.lr, cfg.batch_size, cfg.eval_every, cfg.patience,

@@ -14,6 +14,7 @@ from genlab.models._neural import (
     lecture_mlp,
     n_parameters,
 )
+from genlab.models._packing import PACKABLE_ACTIVATIONS, pad_mlp, unpad_mlp
 
 __all__ = [
     "MLP",
@@ -23,6 +24,9 @@ __all__ = [
     "RNNRegressor",
     "lecture_mlp",
     "n_parameters",
+    "pad_mlp",
+    "unpad_mlp",
+    "PACKABLE_ACTIVATIONS",
     "ACTIVATIONS",
     "INITS",
     "init_module",

@@ -19,15 +19,27 @@ its weights set by hand) and measured, never assumed:
   at initialization the count grows with the number of neurons, not exponentially with depth, so at
   equal parameter count the deep-narrow network (fewer neurons) has fewer regions than the shallow one.
 
-Not done yet (issue #15): the trained comparison "deep fits the oscillating target better than
-shallow at equal budget" -- a probe with Adam (3000 full-batch steps, 8 inits each, budget 40-70
-parameters, target Delta^4) left every deep-narrow net at the constant fit (test MSE 0.0835 = the
-target's variance), the known pitfall that GD rarely finds the 2^k-piece solution from random init.
+- trained nets of equal parameter count (361): one hidden layer of 120 units against four of 10,
+  fitted to sin(4 pi x) on [-1, 1] (1001 grid points, tested on the 1000 midpoints) by full-batch
+  Adam with a cosine-decayed lr, 8 inits each, all 16 in one ``train_many`` population. The lecture's
+  "for a fixed param budget, deeper is better" is scored on the best of the inits (lowest TRAIN
+  MSE): the claim is about what the budget can reach, and the deep net's median init is a poor
+  local fit (its median test MSE is about twice the shallow's, a comparison row says so) -- the
+  known pitfall that GD often misses the deep solution. At quick scale (seeds 0-4) the best deep
+  net's test MSE is 0.04-0.36 of the best shallow's. Its exact linear pieces (26-48) lie between the
+  target's 8 monotone stretches + 1 and the shallow net's maximum 121: depth wins by where it puts
+  its pieces, not by having more. Regions of the same nets at init and after training, counted
+  exactly: the shallow net keeps about 60 of its 120 possible, the deep one goes from about 13 to
+  about 30 (40 neurons) -- training adds regions to the deep net, but stays at O(1) per neuron
+  (Hanin & Rolnick 2019). An earlier probe at 40-70 parameters (target Delta^4) left every
+  deep-narrow net at the constant fit; a few hundred parameters and a smooth target do not.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import ClassVar
 
 import numpy as np
@@ -41,6 +53,7 @@ from genlab.experiments._params import ExperimentConfig, param
 from genlab.experiments._plots import plt, save
 from genlab.models import MLP
 from genlab.sweep import Task, TaskOutput
+from genlab.train import TrainConfig, train_many
 
 LINE = (-3.0, 3.0)  #: the input segment along which regions are counted (phenomena.md, section 10)
 SEED_TEXT = "lecture (seed 002)"
@@ -61,27 +74,41 @@ class ExpressivityConfig(ExperimentConfig):
     architectures: tuple = param(("1x80", "4x8", "8x5"), "'DEPTHxWIDTH' of the random networks (about the same "
                                  "parameter count; the first of depth 1)", kind=str, many=True)
     n_nets: int = param(10, "random networks per architecture and seed", low=1)
+    fit_architectures: tuple = param(("1x120", "4x10"), "'DEPTHxWIDTH' of the trained networks (361 parameters "
+                                     "each; the first of depth 1)", kind=str, many=True)
+    periods: float = param(4.0, "the trained target is sin(pi * periods * x) on [-1, 1]", kind=float, low=0.5, high=32.0)
+    n_points: int = param(1000, "training grid: n_points + 1 equispaced x in [-1, 1]; test: the midpoints", low=8)
+    n_inits: int = param(8, "random inits per trained architecture and seed (the best one is scored)", low=1)
+    fit_steps: int = param(2000, "full-batch Adam steps (cosine-decayed lr)", low=1)
+    fit_lr: float = param(1e-2, "Adam's initial learning rate", kind=float, low=0.0, low_open=True, high=1.0)
 
     def check(self):
-        archs = []
-        for a in self.architectures:
-            parts = a.split("x")
-            if len(parts) != 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
-                raise fail("architectures", self.owner, "'DEPTHxWIDTH' strings of integers >= 1 (e.g. '4x8')",
-                           self.architectures)
-            archs.append((int(parts[0]), int(parts[1])))
-        if len(archs) < 2 or archs[0][0] != 1 or len({d for d, _ in archs}) != len(archs):
-            raise fail("architectures", self.owner, "at least two pairs of distinct depths, the first of depth 1 "
-                       "(the shallow reference)", self.architectures)
-        counts = [n_params(d, w) for d, w in archs]
-        if max(counts) > 1.1 * min(counts):
-            raise fail("architectures", self.owner, "architectures whose parameter counts agree within 10 %",
-                       self.architectures, got=f"{self.architectures} with {counts} parameters")
+        for name in ("architectures", "fit_architectures"):
+            _check_archs(name, self.owner, getattr(self, name))
 
     @property
     def shapes(self) -> list[tuple[int, int]]:
         """(depth, width) of each architecture."""
         return [tuple(int(v) for v in a.split("x")) for a in self.architectures]
+
+
+def _check_archs(name: str, owner: str, given: tuple) -> None:
+    archs = []
+    for a in given:
+        parts = a.split("x")
+        if len(parts) != 2 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+            raise fail(name, owner, "'DEPTHxWIDTH' strings of integers >= 1 (e.g. '4x8')", given)
+        archs.append((int(parts[0]), int(parts[1])))
+    if len(archs) < 2 or archs[0][0] != 1 or len({d for d, _ in archs}) != len(archs):
+        raise fail(name, owner, "at least two pairs of distinct depths, the first of depth 1 (the shallow reference)", given)
+    counts = [n_params(d, w) for d, w in archs]
+    if max(counts) > 1.1 * min(counts):
+        raise fail(name, owner, "architectures whose parameter counts agree within 10 %", given,
+                   got=f"{given} with {counts} parameters")
+
+
+def shapes_of(archs) -> list[tuple[int, int]]:
+    return [tuple(int(v) for v in a.split("x")) for a in archs]
 
 
 def n_params(depth: int, width: int) -> int:
@@ -220,13 +247,96 @@ def seed_task(seed: int, tent_depths: list, grid_log2: int, n_steps: int, ramp: 
     return TaskOutput(rows)
 
 
+def trained_task(seed: int, architectures: list, periods: float, n_points: int, n_inits: int, n_steps: int,
+                 lr: float, device: str = "cpu") -> TaskOutput:
+    """One seed: ``n_inits`` nets per architecture fitted to sin(pi periods x) in one population.
+
+    Rows per net: train/test MSE and the exact activation regions and pieces on [-1, 1] at init and
+    after training; plus the predictions of each architecture's best net (lowest train MSE) on 401
+    points (part 'fit', x in column k) for the figure.
+    """
+    x = np.linspace(-1.0, 1.0, n_points + 1)
+    x_test = (x[:-1] + x[1:]) / 2  # the midpoints: never trained on
+    target = lambda v: np.sin(np.pi * periods * v)  # noqa: E731
+    data = SimpleNamespace(x_train=x[:, None], y_train=target(x)[:, None], x_test=x_test[:, None],
+                           y_test=target(x_test)[:, None])
+    members = [(d, w, i) for d, w in architectures for i in range(n_inits)]
+    models = [MLP(1, 1, width=w, depth=d, seed=10_000 * seed + 1000 * d + i) for d, w, i in members]
+    at_init = [exact_pieces(copy.deepcopy(m).double(), -1.0, 1.0) for m in models]
+    cfg = TrainConfig(optimizer="adam", lr=lr, schedule="cosine", batch_size=None, n_steps=n_steps,
+                      eval_every=n_steps, loss="mse")
+    final = train_many(models, data, cfg, device=device, progress=False).final()
+    rows, best = [], {}
+    for j, ((d, w, i), model, (r0, p0)) in enumerate(zip(members, models, at_init)):
+        model = model.cpu().double().eval()
+        r1, p1 = exact_pieces(model, -1.0, 1.0)
+        arch = f"{d}x{w}"
+        mse = {split: float(final.loc[j, (split, "loss")]) for split in ("train", "test")}
+        rows += [_row("trained", seed, f"{split}_mse", v, arch=arch, net=i) for split, v in mse.items()]
+        rows += [_row("trained", seed, metric, v, arch=arch, net=i) for metric, v in
+                 (("regions_init", r0), ("pieces_init", p0), ("regions_trained", r1), ("pieces_trained", p1),
+                  ("neurons", d * w), ("params", n_params(d, w)))]
+        if arch not in best or mse["train"] < best[arch][0]:
+            best[arch] = (mse["train"], model)
+    grid = np.linspace(-1.0, 1.0, 401)
+    rows += [_row("fit", seed, "prediction", y, k=v, arch="target") for v, y in zip(grid, target(grid))]
+    for arch, (_, model) in best.items():
+        with torch.no_grad():
+            pred = model(torch.as_tensor(grid)[:, None])[:, 0].numpy()
+        rows += [_row("fit", seed, "prediction", y, k=v, arch=arch) for v, y in zip(grid, pred)]
+    return TaskOutput(rows)
+
+
 def tasks(cfg: ExpressivityConfig, device: str) -> list[Task]:
+    fit = {"architectures": [list(a) for a in shapes_of(cfg.fit_architectures)], "periods": cfg.periods,
+           "n_points": cfg.n_points, "n_inits": cfg.n_inits, "n_steps": cfg.fit_steps, "lr": cfg.fit_lr, "device": device}
     return [Task(seed_task, {"seed": s, "tent_depths": list(cfg.tent_depths), "grid_log2": cfg.grid_log2,
                              "n_steps": cfg.n_steps, "ramp": cfg.ramp, "architectures": [list(a) for a in cfg.shapes],
-                             "n_nets": cfg.n_nets}, label=f"seed {s}") for s in cfg.seeds]
+                             "n_nets": cfg.n_nets}, label=f"seed {s}") for s in cfg.seeds] + [
+        Task(trained_task, {"seed": s, **fit}, label=f"trained, seed {s}") for s in cfg.seeds]
 
 
-def expressivity_claims(seeds, metrics: pd.DataFrame, grid_log2: int) -> list:
+def best_of_inits(metrics: pd.DataFrame, seed: int, arch: str) -> pd.Series:
+    """The trained net of ``arch`` with the lowest TRAIN MSE in ``seed``: its metrics by name."""
+    t = metrics[(metrics.part == "trained") & (metrics.seed == seed) & (metrics.arch == arch)]
+    table = t.pivot_table(index="net", columns="metric", values="value")
+    return table.loc[table.train_mse.idxmin()]
+
+
+def trained_claims(seeds, metrics: pd.DataFrame, periods: float) -> list:
+    trained = metrics[metrics.part == "trained"]
+    archs = list(dict.fromkeys(trained.arch))
+    shallow, deep = archs[0], archs[-1]
+    best = {s: {a: best_of_inits(metrics, s, a) for a in archs} for s in seeds}
+    ratio = [best[s][deep].test_mse / best[s][shallow].test_mse for s in seeds]
+    pieces = [best[s][deep].pieces_trained for s in seeds]
+    max_shallow = int(shallow.split("x")[1]) + 1
+    n_monotone = int(np.ceil(2 * periods))  # sin(pi P x) on [-1, 1] has 2P monotone stretches (more if P is not whole)
+    per_neuron = []
+    for s in seeds:
+        t = trained[trained.seed == s].pivot_table(index=["arch", "net"], columns="metric", values="value")
+        per_neuron.append(float((t.regions_trained / t.neurons).groupby(level="arch").mean().max()))
+    n = len(trained[(trained.seed == seeds[0]) & (trained.arch == deep) & (trained.metric == "test_mse")])
+    return [
+        in_band(f"trained, equal budget: test MSE of the best of {n} inits, {deep} / {shallow}", seeds, ratio, (0.0, 0.5),
+                kind="qualitative", source=f"{SEED_TEXT}: 'For a fixed param budget, deeper is better' (Montufar et al. 2014)",
+                published="deeper fits better",
+                note=f"target sin(pi {periods:g} x) on [-1, 1], full-batch Adam, cosine lr; best = lowest TRAIN MSE "
+                "(the lecture's claim is about what the budget can reach; the median init of the deep net is often a "
+                "poor local fit, see the comparison rows)"),
+        in_band(f"trained {deep} (best init): exact linear pieces on [-1, 1], between the target's monotone stretches "
+                f"+ 1 and the shallow net's maximum {shallow.split('x')[1]} + 1", seeds, pieces,
+                (n_monotone + 1, max_shallow), kind="qualitative", source=HANIN,
+                published="the deep fit oscillates as the target, with fewer pieces than the shallow net may have",
+                note="counted from the weights by breakpoint propagation, independent of the MSE: depth wins by where "
+                "it puts its pieces, not by having exponentially many"),
+        in_band("trained nets: max over architectures of mean regions on [-1, 1] / neurons", seeds, per_neuron, (0.0, 2.0),
+                kind="qualitative", source=HANIN, published="O(1) regions per neuron after training too",
+                note="the same exact counter as for the random nets; the tent map has 2^(k-1) regions per neuron"),
+    ]
+
+
+def expressivity_claims(seeds, metrics: pd.DataFrame, grid_log2: int, periods: float = 4.0) -> list:
     def value(part, metric, s, **sel):
         m = metrics[(metrics.part == part) & (metrics.metric == metric) & (metrics.seed == s)]
         for col, v in sel.items():
@@ -264,24 +374,37 @@ def expressivity_claims(seeds, metrics: pd.DataFrame, grid_log2: int) -> list:
         in_band("random deep nets at init: max over deep architectures of mean regions / neurons", seeds, per_neuron,
                 (0.0, 2.0), kind="qualitative", source=HANIN, published="O(1) regions per neuron along a line",
                 note="the tent construction reaches 2^k regions with 2k neurons; random weights do not"),
-    ]
+    ] + (trained_claims(seeds, metrics, periods) if (metrics.part == "trained").any() else [])
 
 
 def summarize(cfg: ExpressivityConfig, outputs: list[TaskOutput]) -> RunOutput:
     metrics = pd.DataFrame([row for out in outputs for row in out.records])
-    claims = expressivity_claims(cfg.seeds, metrics, cfg.grid_log2)
+    claims = expressivity_claims(cfg.seeds, metrics, cfg.grid_log2, cfg.periods)
     random = metrics[(metrics.part == "random") & (metrics.metric == "regions")]
     comparisons = [Comparison(f"regions on [-3, 3] at init, {a} ({n_params(*map(int, a.split('x')))} params), "
                               "mean over nets and seeds", float(g.value.mean()), "phenomena.md: 1x32 26-32, 4x8 16-21, 8x8 20-25",
                               f"range {g.value.min():.0f}-{g.value.max():.0f}")
                    for a, g in random.groupby("arch", sort=False)]
+    trained = metrics[metrics.part == "trained"]
+    for a, g in trained.groupby("arch", sort=False):
+        per_seed = g[g.metric == "test_mse"].groupby("seed").value
+        best = [best_of_inits(metrics, s, a).test_mse for s in cfg.seeds]
+        comparisons.append(Comparison(f"trained {a} ({n_params(*map(int, a.split('x')))} params): test MSE, median over "
+                                      "inits, mean over seeds", float(per_seed.median().mean()), "no reference (measured)",
+                                      f"best of inits {np.mean(best):.2g} (mean over seeds)"))
+        for when in ("init", "trained"):
+            v = g[g.metric == f"regions_{when}"].value
+            comparisons.append(Comparison(f"{a}: regions on [-1, 1] {'at init' if when == 'init' else 'after training'}, "
+                                          "mean over nets and seeds", float(v.mean()), HANIN, f"range {v.min():.0f}-{v.max():.0f}"))
     tent = metrics[(metrics.part == "tent") & (metrics.metric == "pieces_exact")]
     headline = {"tent_pieces": {int(k): float(v) for k, v in tent.groupby("k").value.min().items()}}
     return RunOutput(metrics, claims, comparisons, headline)
 
 
 def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
+    trained = metrics[metrics.part == "trained"]
+    fig, axes = plt.subplots(1, 4 if len(trained) else 2, figsize=(22 if len(trained) else 11, 4))
+    a, b = axes[0], axes[1]
     tent = metrics[metrics.part == "tent"]
     for j, (metric, label, style) in enumerate((("pieces_exact", "exact breakpoints", "o-"), ("pieces_grid", "dyadic grid", "x--"))):
         g = tent[tent.metric == metric].groupby("k").value
@@ -304,23 +427,47 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
     b.set(xlabel="depth x width (about equal parameter count)", ylabel="activation regions along [-3, 3]",
           title="Random ReLU nets at init: regions follow neurons")
     b.legend(fontsize=8)
+    if len(trained):
+        c, d = axes[2], axes[3]
+        fit = metrics[(metrics.part == "fit") & (metrics.seed == metrics.seed.min())]
+        for arch, g in fit.groupby("arch", sort=False):
+            mse = "" if arch == "target" else f" (test MSE {best_of_inits(metrics, int(g.seed.iloc[0]), arch).test_mse:.2g})"
+            c.plot(g.k, g.value, "k:" if arch == "target" else "-", lw=2 if arch == "target" else 1.2,
+                   label=f"{arch}{mse}" if arch == "target" else f"{arch}, best init{mse}")
+        c.set(xlabel="x", ylabel="y", title=f"Trained fits at equal parameter count (seed {int(fit.seed.min())})")
+        c.legend(fontsize=8)
+        archs = list(dict.fromkeys(trained.arch))
+        for j, when in enumerate(("init", "trained")):
+            g = trained[trained.metric == f"regions_{when}"].groupby("arch").value
+            d.bar(np.arange(len(archs)) + 0.4 * j - 0.2, [g.mean()[x] for x in archs], 0.4, color=f"C{j}",
+                  yerr=[[g.mean()[x] - g.min()[x] for x in archs], [g.max()[x] - g.mean()[x] for x in archs]],
+                  capsize=4, label=f"{'random (at init)' if when == 'init' else 'after training'}: mean, range")
+        d.set_xticks(range(len(archs)), [f"{x}\n({int(x.split('x')[0]) * int(x.split('x')[1])} neurons)" for x in archs])
+        d.set(ylabel="activation regions along [-1, 1]", title="Regions of the trained nets: random vs trained")
+        d.legend(fontsize=8)
     return save(fig, out_dir, "expressivity")
 
 
 register(Experiment(
     name="expressivity",
-    title="What ReLU networks can represent: steps, the tent map, linear regions",
+    title="What ReLU networks can represent: steps, the tent map, linear regions, depth at equal budget",
     question="Which functions do ReLU networks represent exactly, and what does depth buy: 2^k pieces from 2k units, "
-    "and how many regions do random networks of equal size have?",
+    "how many regions do random and trained networks of equal size have, and does the deeper one fit an "
+    "oscillating target better?",
     metrics_doc="Part 'tent' (per seed and k): pieces_exact and regions_exact of Delta^k on [0, 1] by breakpoint "
     "propagation, pieces_grid from nonzero second differences on the dyadic grid. Part 'step': max |net - target| "
     "divided by the largest step height, off and on the ramps; n_relus. Part 'random' (per seed, architecture "
     "'depthxwidth' and net): activation regions and linear pieces along [-3, 3] at PyTorch's default init, "
-    "neurons, params.",
+    "neurons, params. Part 'trained' (per seed, architecture and init 'net'): train_mse and test_mse on "
+    "sin(pi periods x), regions_init/pieces_init and regions_trained/pieces_trained on [-1, 1] (exact), neurons, "
+    "params. Part 'fit': predictions on 401 points of [-1, 1] (x in column k) of each architecture's best init "
+    "(lowest train MSE) and of the target (arch 'target').",
     config_cls=ExpressivityConfig,
-    scales={"smoke": {"tent_depths": (1, 2, 3, 4, 5), "grid_log2": 12, "n_nets": 2},
+    scales={"smoke": {"tent_depths": (1, 2, 3, 4, 5), "grid_log2": 12, "n_nets": 2, "n_points": 100, "n_inits": 2,
+                      "fit_steps": 20},
             "quick": {},
-            "paper": {"tent_depths": tuple(range(1, 17)), "grid_log2": 22, "n_nets": 100}},
+            "paper": {"tent_depths": tuple(range(1, 17)), "grid_log2": 22, "n_nets": 100, "n_inits": 32,
+                      "fit_steps": 4000, "n_points": 2000}},
     n_seeds={"smoke": 2, "quick": 3, "paper": 5},
     section="Expressivity",
     order=60,
@@ -328,7 +475,8 @@ register(Experiment(
     # Measured on this 2-core machine while it was loaded by other agents: quick 61.7 s wall (3 seed tasks, 2 workers;
     # a seed task took 8 s unloaded for the tent counts and ~10 s in all); smoke ~2-5 s. Paper: 100 nets x 3
     # architectures and k <= 16 on a 2^22 grid, projected ~4x the quick work per seed, 5 seeds.
-    estimates={"smoke": "~3 s", "quick": "~60 s", "paper": "~5 min"},
+    # The trained part adds ~20.5 CPU-s per seed at quick (16 members x 2000 full-batch Adam steps, 1 thread), ~2 s at smoke.
+    estimates={"smoke": "~5 s", "quick": "~90 s", "paper": "~15 min"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

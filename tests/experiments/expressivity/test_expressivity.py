@@ -16,6 +16,7 @@ from genlab.experiments.expressivity._expressivity import (
     seed_task,
     step_network,
     tent_network,
+    trained_task,
 )
 from genlab.models import MLP
 
@@ -118,7 +119,53 @@ def test_claims_hold_on_real_metrics_and_fail_on_violating_ones():
         check_claims_fail(claims, prefix)
 
 
-@pytest.mark.slow
+def test_smoke_trained_part_counts_regions_exactly_and_fits_rows(smoke):
+    m = pd.read_csv(smoke("expressivity") / "metrics.csv")
+    t = m[m.part == "trained"].pivot_table(index=["seed", "arch", "net"], columns="metric", values="value")
+    assert len(t) == 2 * 2 * 2 and (t.params == 361).all()
+    assert (t.pieces_trained <= t.regions_trained).all() and (t.regions_trained >= 1).all()
+    shallow = t.xs("1x120", level="arch")
+    assert (shallow.regions_trained <= 121).all() and (shallow.regions_init <= 121).all()  # width + 1 on a line
+    assert (t.test_mse > 0).all() and np.isfinite(t.train_mse).all()
+    fit = m[m.part == "fit"]
+    assert set(fit.arch) == {"target", "1x120", "4x10"} and len(fit[(fit.seed == 0) & (fit.arch == "target")]) == 401
+
+
+def _trained_metrics(seeds=(0, 1)):
+    rows = []
+    for s in seeds:
+        rows += trained_task(s, [[1, 120], [4, 10]], 4.0, 60, 2, 10, 1e-2).records
+    return pd.DataFrame(rows)
+
+
+def test_trained_claims_fail_on_violating_metrics():
+    m = pd.concat([_metrics(), _trained_metrics()], ignore_index=True)
+    good = m.copy()
+    t = good.part == "trained"
+    deep, shallow = t & (good.arch == "4x10"), t & (good.arch == "1x120")
+    good.loc[deep & (good.metric == "test_mse"), "value"] = 0.001
+    good.loc[shallow & (good.metric == "test_mse"), "value"] = 0.03
+    good.loc[deep & (good.metric == "pieces_trained"), "value"] = 30.0
+    claims = expressivity_claims((0, 1), good, 10, 4.0)
+    assert len(claims) == 8 and all(all(c.holds) for c in claims), [(c.name, c.values) for c in claims]
+    bad = good.copy()
+    bad.loc[deep & (bad.metric == "test_mse"), "value"] = 0.03  # deep no better than shallow
+    bad.loc[deep & (bad.metric == "pieces_trained"), "value"] = 2.0**12  # exponentially many pieces
+    bad.loc[shallow & (bad.metric == "regions_trained"), "value"] = 500.0  # > 2 regions per neuron
+    claims = expressivity_claims((0, 1), bad, 10, 4.0)
+    for prefix in ("trained, equal budget", "trained 4x10 (best init)", "trained nets: max over"):
+        check_claims_fail(claims, prefix)
+    few = good.copy()
+    few.loc[deep & (few.metric == "pieces_trained"), "value"] = 5.0  # too few pieces to follow 4 periods
+    check_claims_fail(expressivity_claims((0, 1), few, 10, 4.0), "trained 4x10 (best init)")
+
+
+def test_config_refuses_unequal_trained_budgets():
+    with pytest.raises(ParameterError, match="fit_architectures"):
+        ExpressivityConfig(fit_architectures=("1x120", "4x16"))
+
+
+@pytest.mark.quick
 def test_quick_scale_claims_hold_in_every_seed(tmp_path):
     run_dir = run_experiment("expressivity", scale="quick", out=tmp_path / "expressivity")
     for c in summary_of(run_dir)["claims"]:

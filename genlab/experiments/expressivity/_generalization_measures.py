@@ -293,7 +293,7 @@ def claims_of(cfg: GeneralizationMeasuresConfig, metrics: pd.DataFrame) -> tuple
         comparisons.append(Comparison(
             f"Kendall tau of {label} with the gap (overall, mean over seeds)", _mean(overall),
             f"{JIANG}, Table 2 (CIFAR-10 convnets), row '{jiang_name}': {finding} (recalled; the printed tau "
-            "was not retrieved here)",
+            "was searched for and not retrieved, so no number is quoted)",
             f"per seed {', '.join(f'{v:+.2f}' for v in overall)}; granulated Psi {psis[name]:+.2f} "
             f"(per seed {', '.join(f'{v:+.2f}' for v in psi)}); per axis: {per_axis}"))
     defined = {n: v for n, v in psis.items() if not math.isnan(v)}
@@ -365,10 +365,12 @@ register(Experiment(
     section="Bounds: measuring generalization",
     order=70,
     series=("seed", *AXES),
-    # quick: 29 min wall at load average ~18; ~250 CPU-s measured (tasks 25 + 142 + 20 + 35 CPU-s in-process,
-    # plus the main process): over the ~200 CPU-s target; B = 32 at depth 2, width 256 dominates (its slowest
-    # member needs 1230 steps, evaluated every 15). paper: a rough projection, not measured.
-    estimates={"smoke": "5 s", "quick": "~4 min", "paper": "~5 h (projection)"},
+    # quick (3 seeds), measured 2026-12-02 with --backend serial, 1 torch thread, load ~5: 112.6 CPU-s
+    # (87.4 user + 25.2 sys), 3:10 wall (the default local backend, 2 workers: 1:53 wall, the same bytes); 5 seeds (0-4): 191.4 CPU-s (145.2 + 46.2), 5:06 wall. The seeds
+    # train side by side and seeds 0-2 come out byte-identical in the 3- and the 5-seed run. B = 32 at
+    # depth 2 dominates (one seed: 14.5 CPU-s, 10.2 of it training, 6.4 of that Adam steps). paper: a rough
+    # projection, not measured.
+    estimates={"smoke": "5 s", "quick": "~2 min", "paper": "~5 h (projection)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

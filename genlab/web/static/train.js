@@ -38,7 +38,7 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
       fourierAt = performance.now();
       Plotly.react("fourier", [{ type: "bar", x: d.amplitude.map((_, k) => k), y: d.amplitude,
         marker: { color: d.amplitude.map((_, k) => (k === 2 ? "#2ca02c" : k >= 6 ? "#d62728" : "#999")) } }],
-        G.layout({ showlegend: false, title: { text: "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
+        G.layout({ showlegend: false, title: { text: G.narrow() ? "Fourier amplitude of the fit<br>(green: the sine; red: ≥ 6 cycles, noise)" : "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
           xaxis: { title: "cycles per [−1, 1)" }, yaxis: { type: "log", range: [-4, 0.3] } }), G.config);
     }
     document.getElementById("status").innerHTML = div ?

@@ -31,8 +31,13 @@ COLD_URLS = {
 E2E_MOVES = [
     ("init", '[data-param="scale"]', "scale", [1.0, 0.95, 0.9, 0.85, 0.9, 0.95]),
     ("gradflow", '[data-param="scale"]', "scale", [1.0, 1.05, 1.1, 1.15, 1.1, 1.05]),
+    ("activations", '[data-param="z_max"]', "z_max", [5.0, 5.5, 6.0, 6.5, 6.0, 5.5]),
+    ("ema", '[data-param="beta"]', "beta", [0.9, 0.91, 0.92, 0.93, 0.92, 0.91]),
+    ("backprop", '[data-param="w"]', "w", [1.0, 1.5, 2.0, 2.5, 2.0, 1.5]),
+    ("normalization", '[data-param="y_offset"]', "y_offset", [0.0, 0.5, 1.0, 1.5, 1.0, 0.5]),  # a new run: its first frame
+    ("spectral", '[data-param="log_lr"]', "log_lr", [-3.0, -2.9, -2.8, -2.7, -2.8, -2.9]),  # a new run: its first frame
     ("optimizer", '[data-param="log_lr"]', "log_lr", [-1.3, -1.25, -1.2, -1.15, -1.2, -1.25]),
-    ("double-descent", "#pidx", "features", [19, 20, 21, 22, 21, 20]),  # slider index
+    ("double-descent", "#pidx", "features", [13, 14, 15, 16, 15, 14]),  # slider index
     ("bias-variance", '[data-param="hidden"]', "hidden", [3, 4, 5, 6, 5, 4]),
     ("grokking", "#wd", "weight_decay", [0, 1, 2, 1, 0, 1]),  # slider index
     ("implicit-bias", "#alpha", "alpha", [2, 3, 4, 5, 4, 3]),  # slider index
@@ -42,12 +47,14 @@ E2E_MOVES = [
 SERVER_MOVES = {
     "init": [{"scale": 0.5 + 0.05 * i} for i in range(20)],
     "gradflow": [{"activation": a, "scale": 1.0 + 0.05 * i} for i, a in enumerate(["relu", "sigmoid", "tanh", "gelu"] * 5)],
+    "activations": [{"z_max": 1.0 + 0.25 * i} for i in range(20)],
     "optimizer": [{"log_lr": -2 + 0.05 * i} for i in range(20)],
-    "double-descent": [{"features": 1 + i, "noise": 0.2} for i in range(20)],
+    "double-descent": [{"features": 1 + i, "ridge": (0, 0.001)[i % 2]} for i in range(20)],
     "bias-variance": [{"hidden": 1 + i % 12, "noise": 0.3} for i in range(20)],
     "backprop": [{"w": 0.1 * i} for i in range(20)],
     "normalization": [{"step": 5 * i} for i in range(20)],  # one live-training frame = 5 SGD steps
     "ema": [{"beta": 0.5 + 0.02 * i} for i in range(20)],
+    "spectral": [{"log_lr": -3.5 + 0.1 * i} for i in range(20)],  # a new run each (step 0, with its data)
     "grokking": [{"fraction": (0.3, 0.5)[i % 2], "weight_decay": (0.0, 0.3, 1.0)[i % 3]} for i in range(20)],
     "implicit-bias": [{"alpha": (3.0, 1.0, 0.5, 0.3, 0.1, 0.05, 0.03, 0.01, 0.003)[i % 9]} for i in range(20)],
     "early-stopping": [{"noise": (0.0, 0.15, 0.3, 0.45)[i % 4]} for i in range(20)],
@@ -118,11 +125,14 @@ _MOVE_JS = """async ([sel, value]) => {
   const el = document.querySelector(sel), s = document.getElementById('summary');
   const before = s.dataset.version;
   const t0 = performance.now();
-  await new Promise((resolve) => {
-    const obs = new MutationObserver(() => { if (s.dataset.version !== before) { obs.disconnect(); resolve(); } });
+  const ok = await new Promise((resolve) => {
+    const obs = new MutationObserver(() => { if (s.dataset.version !== before) { obs.disconnect(); resolve(true); } });
     obs.observe(s, { attributes: true, childList: true, characterData: true, subtree: true });
-    el.value = value; el.dispatchEvent(new Event('input', { bubbles: true }));
+    setTimeout(() => { obs.disconnect(); resolve(false); }, 10000);  // never redrawn: reported as 10 s
+    // What a user's move fires: sliders 'input', number fields 'change'.
+    el.value = value; el.dispatchEvent(new Event(el.type === 'range' ? 'input' : 'change', { bubbles: true }));
   });
+  if (!ok) return 10000;
   // The DOM is updated; wait for the frame that paints it.
   await new Promise((r) => requestAnimationFrame(() => r()));
   return performance.now() - t0;

@@ -211,14 +211,14 @@ def create_app(runs_dir: str | Path = "runs", *, cache_dir: str | Path | None = 
         raise HTTPException(422, f"The {name!r} parameter must be one of {list(allowed)}. Got {value} instead.")
 
     @app.get("/api/double-descent")
-    def double_descent(noise: _num(0.2, 0.0, 1.0, "label noise std") = 0.2,
-                       features: Annotated[int, Query(ge=1, le=1000)] = 20) -> dict:
-        key = _grid_value("noise", noise, _curves.DD_NOISE)
+    def double_descent(ridge: _num(0.0, 0.0, 1.0, "ridge penalty: 0 (min-norm least squares) or the experiment's 0.001") = 0.0,
+                       features: Annotated[int, Query(ge=1, le=1000)] = 15) -> dict:
+        key = _grid_value("ridge", ridge, _curves.DD_RIDGE)
         p = str(int(_grid_value("features", features, _curves.DD_FEATURES)))
         d = curves("double_descent")
-        return {"noise": float(key), "features": int(p), "n_train": d["n_train"], "all_features": d["features"],
-                "all_noise": d["noise"], "curve": d["curves"][key], "fit": d["fits"][key][p],
-                "x_grid": d["x_grid"], "y_true": d["y_true"]}
+        return {"ridge": float(key), "features": int(p), "n_train": d["n_train"], "all_features": d["features"],
+                "all_ridge": d["ridge"], "curve": d["curves"][key], "fit": d["fits"][key][p],
+                "smallest_singular_value": d["smallest_singular_value"], "x_grid": d["x_grid"], "y_true": d["y_true"]}
 
     @app.get("/api/bias-variance")
     def bias_variance(noise: _num(0.3, 0.0, 1.0, "noise std of the targets") = 0.3,

@@ -4,8 +4,10 @@ They are computed ahead of time and shipped with the package (``genlab/web/data`
 ``genlab web-data``), so a cold server answers its first request at once; another scale or seed
 is computed once into the cache directory. A slider move only looks values up (MLU-Explain's
 approach). Bias-variance comes from the ``bias-variance``
-experiment (``genlab.experiments.run_experiment``, one run per noise level); double descent is a
-small Legendre-features sweep (Schaeffer et al.) with label noise (min-norm least squares, genlab.models).
+experiment (``genlab.experiments.run_experiment``, one run per noise level); double descent is the
+``double-descent-linear`` experiment's Legendre problem (Schaeffer et al. 2023: 15 noiseless points of
+y = 2x + cos(25x), min-norm least squares and its ridge comparison), computed by its own
+``legendre_task`` on a denser grid of P.
 """
 
 from __future__ import annotations
@@ -18,15 +20,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genlab.data import make_noisy_sine, make_toy_regression
-from genlab.models import FeatureRegression, FixedJointModel
+from genlab.data import demystified_function, make_demystified, make_toy_regression
+from genlab.models import FixedJointModel
 from genlab.web import _phenomena
 
 BV_NOISE = (0.1, 0.2, 0.3, 0.5)
 BV_HIDDEN = tuple(range(1, 13))
-DD_NOISE = (0.0, 0.1, 0.2, 0.3, 0.5)
+DD_RIDGE = (0.0, 1e-3)  # min-norm least squares, and the experiment's ridge comparison (its default penalty)
 DD_FEATURES = tuple(range(1, 41)) + (45, 50, 60, 70, 80, 100, 150, 200)
-DD_N_TRAIN = 20
+DD_N_TRAIN = 15  # the experiment's n_points
 _SCALES = {"smoke": {"dd_repeats": 5, "n_fits": 5}, "quick": {"dd_repeats": 30, "n_fits": 10}}
 _LOCK = threading.Lock()
 CACHE_VERSION = 1
@@ -64,26 +66,32 @@ def _bias_variance(scale: str, seed: int) -> dict:
 
 
 def _double_descent(scale: str, seed: int) -> dict:
+    """The ``double-descent-linear`` experiment's Legendre sweep (its ``legendre_task``) and one fit per P.
+
+    The fitted function shown for each P is the first draw of the experiment's own random stream
+    for that P (``default_rng([seed, 0, P])``), fitted with its ``_legendre`` features and
+    ``min_norm_lstsq``, without and with the ridge.
+    """
+    from genlab.experiments.measuring import _double_descent_linear as ddl
+    from genlab.models._closed_form import min_norm_lstsq
+
     repeats = _SCALES[scale]["dd_repeats"]
+    m = pd.DataFrame(ddl.legendre_task(seed, DD_N_TRAIN, list(DD_FEATURES), repeats, DD_RIDGE[1]).records)
+    t = m.pivot(index="P", columns="metric", values="value").sort_index()
     grid = np.linspace(-1, 1, 200)
-    out = {"noise": list(DD_NOISE), "features": list(DD_FEATURES), "n_train": DD_N_TRAIN,
-           "x_grid": grid.tolist(), "y_true": np.sin(2 * np.pi * grid).tolist(), "curves": {}, "fits": {}}
-    for sigma in DD_NOISE:
-        test, train = np.empty((len(DD_FEATURES), repeats)), np.empty((len(DD_FEATURES), repeats))
+    out = {"ridge": list(DD_RIDGE), "features": list(DD_FEATURES), "n_train": DD_N_TRAIN, "x_grid": grid.tolist(),
+           "y_true": demystified_function(grid).tolist(), "curves": {}, "fits": {},
+           "smallest_singular_value": t["smallest_singular_value"].tolist()}
+    for ridge, column in zip(DD_RIDGE, ("test_mse_median", "ridge_test_mse_median")):
+        out["curves"][str(ridge)] = {"test_mse_median": t[column].tolist()}
         fits = {}
-        for r in range(repeats):
-            d = make_noisy_sine(DD_N_TRAIN, noise_std=sigma, n_val=0, seed=1000 * seed + r)
-            for i, p in enumerate(DD_FEATURES):
-                model = FeatureRegression(p, features="legendre", seed=1000 * seed + r).fit(d.x_train, d.y_train)
-                test[i, r] = np.mean((model.predict(d.x_test) - np.sin(2 * np.pi * d.x_test)) ** 2)
-                train[i, r] = np.mean((model.predict(d.x_train) - d.y_train) ** 2)
-                if r == 0:
-                    fits[str(p)] = {"pred": np.clip(model.predict(grid), -1e3, 1e3).round(4).tolist(),
-                                    "x0": d.x_train.tolist(), "y0": d.y_train.tolist()}
-        # Medians: the mean is dominated by rare huge errors right at P = N.
-        out["curves"][str(sigma)] = {"test_mse_median": np.median(test, 1).tolist(),
-                                     "train_mse_median": np.median(train, 1).tolist()}
-        out["fits"][str(sigma)] = fits
+        for p in DD_FEATURES:
+            d = make_demystified(DD_N_TRAIN, seed=int(np.random.default_rng([seed, 0, p]).integers(2**31)))
+            w, _ = min_norm_lstsq(ddl._legendre(d.x_train, p), d.y_train, ridge=ridge)
+            fits[str(p)] = {"pred": np.clip(ddl._legendre(grid, p) @ w, -1e3, 1e3).round(4).tolist(),
+                            "train_mse": float(np.mean((ddl._legendre(d.x_train, p) @ w - d.y_train) ** 2)),
+                            "x0": d.x_train.tolist(), "y0": d.y_train.tolist()}
+        out["fits"][str(ridge)] = fits
     return out
 
 

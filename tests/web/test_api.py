@@ -42,11 +42,15 @@ def test_a_cold_server_answers_every_demo_from_shipped_data(tmp_path):
 
 
 def test_precomputed_curves_have_the_expected_shape(client):
-    dd = client.get("/api/double-descent", params={"noise": 0.2, "features": 20}).json()
-    curve = dd["curve"]["test_mse_median"]
-    i = dd["all_features"].index(20)
-    assert curve[i] == max(curve)  # the peak sits at the interpolation threshold P = N
+    dd = client.get("/api/double-descent", params={"ridge": 0, "features": 15}).json()
+    curve, p = dd["curve"]["test_mse_median"], dd["all_features"]
+    i = p.index(15)
+    assert dd["n_train"] == 15 and curve[i] == max(curve)  # the peak sits at the interpolation threshold P = N
     assert curve[-1] < curve[i] / 100  # and the error falls again beyond it
+    first = min(c for q, c in zip(p, curve) if q < 15)
+    assert min(c for q, c in zip(p, curve) if q > 15) < first  # below the best under-parameterized error (UDL's point)
+    ridge = client.get("/api/double-descent", params={"ridge": 0.001, "features": 15}).json()["curve"]["test_mse_median"]
+    assert max(ridge) < 100 < max(curve)  # the ridge removes the peak
     bv = client.get("/api/bias-variance", params={"noise": 0.3, "hidden": 3}).json()
     c = bv["curve"]
     assert c["bias2"][0] > c["bias2"][3] and c["variance"][-1] > c["variance"][0]
@@ -71,7 +75,7 @@ def test_precomputed_curves_have_the_expected_shape(client):
     ("/api/normalization", {"step": 10**9}),
     ("/api/normalization", {"x_offset": 50}),
     ("/api/spectral", {"log_lr": 3}),
-    ("/api/double-descent", {"noise": 0.25}),
+    ("/api/double-descent", {"ridge": 0.25}),
     ("/api/double-descent", {"features": 33.5}),
     ("/api/double-descent", {"features": 999}),
     ("/api/bias-variance", {"hidden": 13}),
@@ -162,7 +166,7 @@ def test_the_shipped_curves_match_the_code_that_builds_them():
         assert path.is_file(), f"{path} is missing: run `genlab web-data`"
         data = json.loads(path.read_text())
         if kind == "double_descent":
-            assert data["features"] == list(_curves.DD_FEATURES) and data["noise"] == list(_curves.DD_NOISE)
+            assert data["features"] == list(_curves.DD_FEATURES) and data["ridge"] == list(_curves.DD_RIDGE)
         elif kind == "bias_variance":
             assert data["hidden"] == list(_curves.BV_HIDDEN) and data["noise"] == list(_curves.BV_NOISE)
         elif kind == "grokking":

@@ -132,3 +132,17 @@ def test_normalization_divergence_agrees_with_the_experiment(client):
     api = client.get("/api/normalization", params={"y_offset": 10.0, "log_lr": -1.0, "step": 40}).json()
     assert out[out.metric == "diverged"].value.item() == 1.0
     assert api["diverged_at"] is not None and api["diverged_at"] <= out[out.metric == "diverged"].step.item()
+
+
+def test_double_descent_curve_is_the_linear_experiments_legendre_task():
+    """The shipped double-descent curves are double-descent-linear's own ``legendre_task`` (seed 0, 30 draws)."""
+    from genlab.experiments.measuring._double_descent_linear import legendre_task
+    from genlab.web import _curves
+
+    d = _curves.precomputed("double_descent", _curves.SHIPPED)
+    rows = legendre_task(0, 15, [5, 15, 28], 30, 1e-3).records
+    for p in (5, 15, 28):
+        i = d["features"].index(p)
+        got = {r["metric"]: r["value"] for r in rows if r["P"] == p}
+        assert d["curves"]["0.0"]["test_mse_median"][i] == pytest.approx(got["test_mse_median"], rel=1e-12)
+        assert d["curves"]["0.001"]["test_mse_median"][i] == pytest.approx(got["ridge_test_mse_median"], rel=1e-12)

@@ -63,9 +63,10 @@ G.notice = function (msg) {
   const e = document.getElementById("notice"); if (!e) return;
   e.hidden = !msg; e.textContent = msg || "";
 };
-G.summary = function (text, version) {
+G._drawn = 0;
+G.summary = function (text) {  // data-version counts the redraws (genlab bench web waits for it to change)
   const e = document.getElementById("summary");
-  e.textContent = text; e.dataset.version = String(version === undefined ? Date.now() : version);
+  e.textContent = text; e.dataset.version = String(++G._drawn);
 };
 // A plain sentence saying what the plots now show, read out by screen readers (aria-live).
 G.say = function (text) { const e = document.getElementById("said"); if (e) e.textContent = text; };

@@ -2,7 +2,8 @@
 // The server trains this page's run (its own, per settings, no global lock) and answers with the
 // state after `step` steps, at most 250 steps further per request. Playing asks for step + STRIDE
 // as soon as the previous frame is drawn, so frames never pile up; a link to a far step is
-// reached in a few requests, shown as "computing… step k of n" meanwhile.
+// reached in a few requests, shown as "computing… step k of n" meanwhile. While playing, the
+// next frame is already asked for while the current one is drawn.
 "use strict";
 function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
   const S = G.readState(Object.assign({ step: 0, seed: 0 }, defaults));
@@ -12,8 +13,11 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
   let fixed = null, fixedKey = null;
   const runKey = () => JSON.stringify(hyper.map((k) => S[k]));
   const btn = document.getElementById("play"), progress = document.getElementById("progress");
-  function draw(d) {
+  function keep(d) {
     if (d.x_train) { fixed = { x_train: d.x_train, y_train: d.y_train, x_val: d.x_val, y_val: d.y_val, x_grid: d.x_grid, y_true: d.y_true }; fixedKey = runKey(); }
+  }
+  function draw(d) {
+    keep(d);
     d = Object.assign({}, fixed, d);
     const div = d.diverged_at !== null;
     Plotly.react("fit", [
@@ -34,7 +38,7 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
       fourierAt = performance.now();
       Plotly.react("fourier", [{ type: "bar", x: d.amplitude.map((_, k) => k), y: d.amplitude,
         marker: { color: d.amplitude.map((_, k) => (k === 2 ? "#2ca02c" : k >= 6 ? "#d62728" : "#999")) } }],
-        G.layout({ showlegend: false, title: { text: "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
+        G.layout({ showlegend: false, title: { text: G.narrow() ? "Fourier amplitude of the fit<br>(green: the sine; red: ≥ 6 cycles, noise)" : "Fourier amplitude of the fit (green: the sine's 2 cycles; red: ≥ 6 cycles, noise)" },
           xaxis: { title: "cycles per [−1, 1)" }, yaxis: { type: "log", range: [-4, 0.3] } }), G.config);
     }
     document.getElementById("status").innerHTML = div ?
@@ -61,13 +65,21 @@ function trainingPage(endpoint, defaults, hyper, maxStep, stride) {
     }
   }
   function setPlaying(p) { playing = p; btn.textContent = p ? "Pause ❚❚" : "Train ▶"; if (p) { frames = 0; t0 = performance.now(); } }
+  const ask = (step) => G.get(endpoint, Object.assign({}, S, { step, data: fixed === null || fixedKey !== runKey() ? 1 : 0 }), "train");
+  // Playing is pipelined: the next frame is asked for before the current one is drawn, so the
+  // server trains while the browser redraws (one request in flight at a time).
   async function loop() {
+    let want = Math.min(maxStep, S.step + stride), pending = ask(want);
     while (playing) {
-      const next = Math.min(maxStep, S.step + stride);
-      S.step = next;
-      const d = await frame();
-      if (!d || d.diverged_at !== null || next >= maxStep) { if (d) S.step = d.step; setPlaying(false); }
-      G.writeState(S);
+      const d = await pending;
+      if (!playing) return;  // paused meanwhile: the frame in flight is dropped
+      if (!d) { setPlaying(false); return; }
+      keep(d);
+      const stop = d.diverged_at !== null || (d.complete && d.step >= maxStep);
+      if (!stop) { want = d.complete ? Math.min(maxStep, d.step + stride) : want; pending = ask(want); }
+      progress.textContent = d.complete ? "" : `computing… step ${d.step} of ${d.requested_step}`;
+      S.step = d.step; draw(d); G.writeState(S);
+      if (stop) setPlaying(false);
     }
   }
   btn.onclick = () => { setPlaying(!playing); if (playing) loop(); };

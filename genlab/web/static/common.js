@@ -71,8 +71,16 @@ G.summary = function (text) {  // data-version counts the redraws (genlab bench 
 // A plain sentence saying what the plots now show, read out by screen readers (aria-live).
 G.say = function (text) { const e = document.getElementById("said"); if (e) e.textContent = text; };
 G.narrow = () => window.innerWidth < 600;
-G.layout = (extra) => Object.assign({ margin: { l: 50, r: 15, t: 30, b: 40 }, font: { size: 11 }, showlegend: true,
-  legend: G.narrow() ? { orientation: "h", y: -0.25 } : undefined }, extra);
+// Plotly.js 3 dropped the string shorthand for axis titles (`title: "x"` draws nothing): turn it
+// into `title: { text: "x" }` here, so that every axis the pages label shows its label.
+G.layout = (extra) => {
+  const out = Object.assign({ margin: { l: 50, r: 15, t: 30, b: 40 }, font: { size: 11 }, showlegend: true,
+    legend: G.narrow() ? { orientation: "h", y: -0.25 } : undefined }, extra);
+  for (const [key, axis] of Object.entries(out)) {
+    if (/^[xy]axis\d*$/.test(key) && axis && typeof axis.title === "string") out[key] = { ...axis, title: { text: axis.title } };
+  }
+  return out;
+};
 // On a phone the mode bar would cover the titles: show it on hover on wide screens only.
 G.config = { displaylogo: false, responsive: true, displayModeBar: G.narrow() ? false : "hover" };
 // A range input that steps through a fixed list of values (a precomputed grid): state[key] is the value.

@@ -216,6 +216,9 @@ DEMOS = [
 ]
 
 
+UNTITLED_AXES = ("init", "gradflow", "backprop")  # histograms titled per subplot; backprop draws no axes
+
+
 @pytest.mark.parametrize("demo,query,shows,control,key,after", DEMOS, ids=[d[0] for d in DEMOS])
 def test_every_demo_loads_redraws_and_keeps_its_view_in_the_url(page, base_url, demo, query, shows, control, key, after):
     import time
@@ -225,6 +228,10 @@ def test_every_demo_loads_redraws_and_keeps_its_view_in_the_url(page, base_url, 
     summary(page, shows, timeout=60_000)  # the cold budget is 3 s (genlab bench web measures it); generous on a shared CI
     assert time.perf_counter() - t0 < 60
     assert page.locator("#said").text_content().strip()  # the plain-words summary for screen readers
+    if demo not in UNTITLED_AXES:  # axis labels are drawn (Plotly.js 3 silently drops a string title)
+        titles = page.evaluate("() => [...document.querySelectorAll('text.xtitle, text.ytitle')]"
+                               ".filter(e => e.textContent.trim()).length")
+        assert titles >= 1, f"{demo}: no axis title drawn"
     el = page.locator(control)
     if key == "click":
         el.click()

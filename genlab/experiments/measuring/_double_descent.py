@@ -200,10 +200,14 @@ def summarize(cfg: DoubleDescentConfig, outputs: list[TaskOutput]) -> RunOutput:
                        "wobbles too (and its test loss peaks at the threshold)"),
         ]
     if book_size:  # the book's setting: its error levels, read off Fig 8.10
-        peak_w = [float(err[("noisy", s)].idxmax()) for s in seeds]
+        # The peak is the interpolation peak (the highest point after the first minimum), not the
+        # underfit h = 2 end, whose error can be higher (65.5 % in a paper-scale run here).
+        widths = err.index.to_numpy(dtype=float)
+        peak_w = [peak_after_first_min(widths, err[("noisy", s)].to_numpy(), h_star)[1] for s in seeds]
+        peak_err = [100 * float(err[("noisy", s)].to_numpy()[list(widths).index(w)]) for s, w in zip(seeds, peak_w)]
         claims += [
-            in_band("noisy: test error at its peak (%)", seeds, [100 * err[("noisy", s)].max() for s in seeds], (45.0, 55.0),
-                    kind="published", source=f"{BOOK}b", published=50.0, note=f"peak widths {peak_w}"),
+            in_band("noisy: test error at its peak (%)", seeds, peak_err, (45.0, 55.0), kind="published",
+                    source=f"{BOOK}b", published=50.0, note=f"the highest point after the first minimum; peak widths {peak_w}"),
             in_band("noisy: test error at h = 400 (%)", seeds, [100 * err.loc[400, ("noisy", s)] for s in seeds], (31.0, 39.0),
                     kind="published", source=f"{BOOK}b", published=35.0),
             in_band("clean: test error at h = 400 (%)", seeds, [100 * err.loc[400, ("clean", s)] for s in seeds], (21.0, 29.0),

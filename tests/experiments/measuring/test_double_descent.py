@@ -118,3 +118,23 @@ def test_the_book_level_peak_is_the_interpolation_peak_not_the_underfit_end():
     claims = {c.name: c for c in summarize(cfg, [TaskOutput(rows)]).claims}
     peak = claims["noisy: test error at its peak (%)"]
     assert peak.values == pytest.approx([50.0]) and all(peak.holds)
+
+
+def test_padded_widths_train_as_the_same_networks():
+    """pad_to changes only round-off: widths 5 and 7 padded to 8 in one population end with the
+    losses and errors of each width trained alone, unpadded."""
+    from genlab.experiments.measuring._double_descent import padded_width, width_task
+
+    assert [padded_width(h, 8) for h in (1, 5, 8, 9, 73, 77, 80, 250, 400)] == [8, 8, 8, 16, 80, 80, 80, 256, 400]
+    args = dict(n_train=300, n_test=200, seeds=[0, 1], label_noise=0.15, optimizer="adam", lr=0.01, batch_size=None,
+                n_steps=60, device="cpu")
+    key = ["width", "condition", "seed", "split", "metric"]
+    packed = pd.DataFrame(width_task([5, 7], 8, **args).records).set_index(key).sort_index()
+    alone = pd.DataFrame(width_task([5], 5, **args).records + width_task([7], 7, **args).records).set_index(key).sort_index()
+    assert packed.index.equals(alone.index) and (packed.params == alone.params).all()
+    loss = packed.xs("loss", level="metric")
+    assert (loss.value.iloc[0] > 0.3) and np.allclose(loss.value, alone.xs("loss", level="metric").value, rtol=1e-4, atol=0)
+    # an error may differ by a sample whose two top logits tie to round-off
+    assert np.abs(packed.xs("error", level="metric").value - alone.xs("error", level="metric").value).max() <= 1 / 200 + 1e-12
+    trained = alone.xs(("train", "loss"), level=("split", "metric")).value
+    assert trained.min() < 2.0  # the members did learn: the comparison is not between untrained nets

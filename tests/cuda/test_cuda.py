@@ -34,6 +34,27 @@ def test_population_on_cuda_equals_cpu(mode):
         assert torch.allclose(a, b, atol=1e-9)
 
 
+def test_packed_widths_on_cuda_equal_each_member_alone():
+    """Widths 3 and 5 zero-padded to 8 train on the GPU as one population; each equals itself
+    trained alone there, unpadded (float64), and the padding stays exactly zero."""
+    from genlab.models import MLP, pad_mlp, unpad_mlp
+    from genlab.train import TrainConfig, train_many
+
+    data = tiny_data()
+    cfg = TrainConfig(optimizer="adam", lr=0.01, weight_decay=1e-3, batch_size=16, n_steps=30, eval_every=30, seed=0)
+    alone = [MLP(40, 10, width=w, depth=2, seed=w).double() for w in (3, 5)]
+    packed = [pad_mlp(m, 8) for m in alone]
+    for m in alone:
+        train_many([m], data, [cfg], device="cuda", progress=False)
+    train_many(packed, data, [cfg, cfg], device="cuda", progress=False)
+    for small, big in zip(alone, packed):
+        back = unpad_mlp(big, small.width)
+        for p, q in zip(back.parameters(), small.parameters()):
+            assert torch.allclose(p, q, atol=1e-9)
+        w = big.linears[1].weight.detach()
+        assert (w[small.width:] == 0).all() and (w[:, small.width:] == 0).all()
+
+
 def test_measurements_on_cuda_equal_cpu():
     from genlab.measure import hessian_eigenvalues
     from genlab.models import MLP

@@ -183,3 +183,11 @@ def test_tasks_that_do_not_train_still_count(tmp_path):
     sweep = TaskSweep("idle", tuple(Task(idle_task, {"seconds": 0.01 * i}) for i in range(3)))
     rep = run_sweep(sweep, tmp_path, backend="serial", echo=None, progress=True)
     assert rep.n_done == 3
+
+
+def test_reproduce_time_left_comes_from_recorded_times_scaled_to_this_machine():
+    from genlab.report._reproduce import _time_left
+
+    recorded = {"a": 10.0, "b": 100.0, "c": 20.0}
+    # 'a' took twice its recorded time here: b and c should too; d has no record (the mean, 20 s).
+    assert _time_left(["a", "b", "c", "d"], ["a"], [20.0], recorded) == pytest.approx(200 + 40 + 20)

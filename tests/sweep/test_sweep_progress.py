@@ -125,11 +125,11 @@ def test_in_task_progress_reaches_the_driver_before_the_task_ends(tmp_path, monk
 
 
 def test_results_are_the_same_with_progress_on_and_off(tmp_path):
-    mlp = Sweep(name="mlp", base={"n_steps": 60, "eval_every": 20, "n_train": 200},
+    mlp = Sweep(name="mlp", base={"n_steps": 30, "eval_every": 10, "n_train": 200},
                 grid={"width": [8, 16], "seed": [0, 1]})
     stored = {}
     for backend, progress in (("serial", False), ("serial", True), ("local", True)):
-        for name, sweep in (("tasks", _sweep(calls=2)), ("mlp", mlp)):
+        for name, sweep in (("tasks", _sweep(n_steps=50, calls=2)), ("mlp", mlp)):
             out = tmp_path / f"{name}-{backend}-{progress}"
             run_sweep(sweep, out, backend=backend, echo=None, progress=progress)
             with open_store(out) as s:

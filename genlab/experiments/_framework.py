@@ -477,7 +477,9 @@ def run_experiment(
     fresh : bool
         Start over even when ``out`` holds a run of the same configuration.
     progress, echo
-        The runner's progress bar and one-line messages (off by default).
+        The runner's progress (``None`` or ``True``: a bar on a terminal, else a line every
+        30 s, on stderr; the fraction done is the tasks' measured work) and its one-line
+        messages; both off by default.
     **overrides
         Config fields of the experiment (``n_steps=500``).
 
@@ -502,7 +504,10 @@ def run_experiment(
         _prepare_run_dir(out, header, fresh)
         store_dir = out / TASKS_DIR
         t0 = time.perf_counter()
-        report = run_sweep(sweep, store_dir, backend=exe, workers=workers, progress=progress, echo=echo, owner=owner)
+        # The declared arithmetic (FLOP) weighs the tasks not yet started in the progress estimate.
+        work = experiment.work(config)[0] if experiment.work is not None else None
+        report = run_sweep(sweep, store_dir, backend=exe, workers=workers, progress=progress, work=work, echo=echo,
+                           owner=owner)
     finally:
         if owned:
             exe.shutdown()

@@ -92,8 +92,9 @@ def _run_one(name: str, scale: str, seed: int, seeds, out: str, device: str, bac
     final = Path(out) / name
     scratch = Path(out) / f".{name}.partial"
     t0 = time.perf_counter()
-    # Inside each experiment: the runner's progress bar (on a terminal), whose ETA comes from the
-    # tasks finished so far; one process per experiment (jobs > 1) stays quiet.
+    # Inside each experiment: the runner's progress (a bar on a terminal, a line every 30 s in a
+    # log), its fraction and time left from the work measured inside the tasks as they run; one
+    # process per experiment (jobs > 1) stays quiet.
     run_experiment(name, scale=scale, seed=seed, seeds=seeds, out=scratch, device=device, backend=backend, workers=workers,
                    progress=None if threads is None else False)
     reused = json.loads((scratch / "summary.json").read_text()).get("tasks", {}).get("reused", 0)
@@ -187,6 +188,30 @@ def reproduce(
             exe.shutdown()
 
 
+def _recorded_times(names: list[str], scale: str) -> dict:
+    """The measured wall time of each experiment at ``scale`` (``genlab bench estimates``), where recorded."""
+    from genlab.bench._estimates import measured
+
+    times = measured().get("experiments", {})
+    out = {}
+    for n in names:
+        t = times.get(n, {}).get(scale) if isinstance(times.get(n), dict) else None
+        if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0:
+            out[n] = float(t)
+    return out
+
+
+def _time_left(todo: list[str], done: list[str], durations: list[float], recorded: dict) -> float:
+    """Seconds the experiments not yet done should take: each one's recorded time, scaled by how
+    this machine compares on the finished ones (their time over their recorded time); the mean
+    time of the finished ones for an experiment without a record."""
+    left = [n for n in todo if n not in done]
+    mean = sum(durations) / len(durations)
+    pairs = [(d, recorded[n]) for n, d in zip(done, durations) if n in recorded]
+    speed = sum(d for d, _ in pairs) / sum(r for _, r in pairs) if pairs else 1.0
+    return sum(recorded[n] * speed if n in recorded else mean for n in left)
+
+
 def _reproduce(names, scale, seed, seeds, out, jobs, device, backend, workers, echo, build_report) -> ReproduceResult:
     from genlab.experiments._framework import make_out_dir
 
@@ -200,12 +225,13 @@ def _reproduce(names, scale, seed, seeds, out, jobs, device, backend, workers, e
     done: list[str] = []
     durations: list[float] = []
 
+    recorded = _recorded_times(todo, scale)
+
     def progress(name: str, seconds: float, n_reused: int) -> None:
         done.append(name)
         durations.append(seconds)
         elapsed = time.perf_counter() - t0
-        left = len(todo) - len(done)
-        estimate = sum(durations) / len(durations) * left / jobs
+        estimate = _time_left(todo, done, durations, recorded) / jobs
         resumed = f" (resumed: {n_reused} task(s) read back)" if n_reused else ""
         echo(
             f"[{len(done)}/{len(todo)}] {name} done in {seconds:.1f} s{resumed} · elapsed {elapsed:.0f} s"

@@ -1,9 +1,12 @@
 """Where groups run: in-process (``serial``), a local process pool (``local``), or Dask.
 
 Every backend offers the same narrow interface, so another engine (Ray, submitit) could be added
-without touching the runner: ``submit(fn, task) -> handle``, ``wait() -> [(handle, result,
-error)]`` (at least one finished task), ``capacity`` (tasks worth keeping in flight) and
-``shutdown()``. Failures come back as ``error``; the runner decides about retries.
+without touching the runner: ``submit(fn, task) -> handle``, ``wait(timeout=None) -> [(handle,
+result, error)]`` (at least one finished task, or none once ``timeout`` seconds have passed),
+``capacity`` (tasks worth keeping in flight) and ``shutdown()``. Failures come back as ``error``;
+the runner decides about retries. ``progress``, when the runner sets it, is called with the
+in-task progress messages of :mod:`genlab._progress` (serial: from inside ``submit``; local:
+from ``wait``, read from a pipe the workers write; Dask: none, tasks count only as they end).
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ import concurrent.futures as cf
 import multiprocessing
 import os
 import re
+import time
 from collections.abc import Callable
 
-from genlab import _forkserver
+from genlab import _forkserver, _progress
 from genlab._checks import ParameterError, UserError, check_int
 from genlab.sweep._execute import GroupResult, GroupTask, execute_group
 
@@ -48,16 +52,18 @@ class SerialBackend:
 
     def __init__(self, threads: int = 1) -> None:
         self.n_workers, self.threads, self.capacity = 1, threads, 1
+        self.progress: Callable[[dict], None] | None = None
         self._done: list = []
 
     def submit(self, fn: Callable, task: GroupTask):
         try:
-            self._done.append((task, execute_group(fn, task), None))
+            with _progress.sink(self.progress):  # the task's progress reaches the driver as it runs
+                self._done.append((task, execute_group(fn, task), None))
         except Exception as exc:  # the runner records it and retries
             self._done.append((task, None, exc))
         return task
 
-    def wait(self) -> list:
+    def wait(self, timeout: float | None = None) -> list:
         done, self._done = self._done, []
         return done
 
@@ -80,7 +86,7 @@ def start_forkserver(preload: tuple[str, ...] = ()) -> None:
     _forkserver.start(preload)
 
 
-def _init_worker(threads: int, env: dict) -> None:
+def _init_worker(threads: int, env: dict, progress_pipe=None) -> None:
     import signal
     import threading
 
@@ -101,6 +107,8 @@ def _init_worker(threads: int, env: dict) -> None:
     from tqdm import tqdm
 
     tqdm.set_lock(threading.RLock())
+    if progress_pipe is not None:  # in-task progress goes to the driver through this pipe
+        _progress.set_sink(_progress.pipe_sink(progress_pipe))
     parent = multiprocessing.parent_process()
     if parent is not None:
         # Exit when the driver dies (SIGKILL, OOM): an orphan would wait for work forever.
@@ -118,7 +126,9 @@ class LocalBackend:
     ``preload`` modules (see :mod:`genlab._forkserver`), so a pool starts in ~0.02 s once the
     server runs. A killed worker breaks a ``ProcessPoolExecutor``; the tasks in flight then
     fail with ``BrokenProcessPool`` (the runner retries them) and the next submit builds a
-    fresh pool.
+    fresh pool. The workers share one pipe to the driver for their tasks' progress
+    (:func:`genlab._progress.pipe_sink`: atomic, lock-free lines that a killed worker cannot
+    tear); ``wait`` reads it and hands the messages to ``progress``.
     """
 
     name = "local"
@@ -129,14 +139,19 @@ class LocalBackend:
         self.preload, self.start_method = tuple(preload), start_method  # 'spawn': the reference of `genlab bench sweep`
         self._pool: cf.ProcessPoolExecutor | None = None
         self._futures: dict[cf.Future, GroupTask] = {}
+        self.progress: Callable[[dict], None] | None = None
+        self._pipe: tuple | None = None  # (reader, writer Connection) of the progress messages
         if start_method == "forkserver":
             start_forkserver(self.preload)  # its imports overlap the driver's set-up
 
     def _ensure_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
             ctx = _forkserver.context(self.preload) if self.start_method == "forkserver" else multiprocessing.get_context(self.start_method)
+            if self._pipe is None:
+                reader, writer = ctx.Pipe(duplex=False)
+                self._pipe = (_progress.PipeReader(reader), writer)
             self._pool = cf.ProcessPoolExecutor(self.n_workers, mp_context=ctx, initializer=_init_worker,
-                                                initargs=(self.threads, dict(os.environ)))
+                                                initargs=(self.threads, dict(os.environ), self._pipe[1]))
         return self._pool
 
     def submit(self, fn: Callable, task: GroupTask):
@@ -148,8 +163,13 @@ class LocalBackend:
         self._futures[fut] = task
         return fut
 
-    def wait(self) -> list:
-        done, _ = cf.wait(list(self._futures), return_when=cf.FIRST_COMPLETED)
+    def wait(self, timeout: float | None = None) -> list:
+        done, _ = cf.wait(list(self._futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
+        if self._pipe is not None:
+            messages = self._pipe[0].read()  # read even unwanted: a full pipe would drop the later ones
+            if self.progress is not None:
+                for message in messages:
+                    self.progress(message)
         out = []
         for fut in done:
             task = self._futures.pop(fut)
@@ -176,6 +196,10 @@ class LocalBackend:
             self._pool.shutdown(wait=not busy, cancel_futures=True)
             self._pool = None
             self._futures.clear()
+        if self._pipe is not None:
+            for end in (self._pipe[0].conn, self._pipe[1]):
+                end.close()
+            self._pipe = None
 
     def fit(self, n_groups: int, workers: int | None) -> None:
         """Resize for the groups left to run (before the pool starts)."""
@@ -235,6 +259,7 @@ class DaskBackend:
 
         self._ac = as_completed([], with_results=False)
         self._futures: dict = {}
+        self.progress: Callable[[dict], None] | None = None  # not fed: Dask tasks count as they end
 
     def submit(self, fn: Callable, task: GroupTask):
         fut = self.client.submit(execute_group, fn, task, pure=False, key=f"group-{task.group}-{os.urandom(4).hex()}")
@@ -242,7 +267,13 @@ class DaskBackend:
         self._ac.add(fut)
         return fut
 
-    def wait(self) -> list:
+    def wait(self, timeout: float | None = None) -> list:
+        if timeout is not None:
+            deadline = time.monotonic() + timeout
+            while not self._ac.has_ready():
+                if time.monotonic() >= deadline:
+                    return []
+                time.sleep(0.05)
         out = []
         futs = [next(self._ac)]
         futs += [f for f in self._ac.next_batch(block=False)] if self._ac.has_ready() else []

@@ -125,15 +125,23 @@ def train_group(task: GroupTask) -> list[RunOutput]:
 
 
 def execute_group(fn: Callable[[GroupTask], list[RunOutput]], task: GroupTask) -> GroupResult:
-    """Worker entry point: set the thread count, run ``fn`` and time it (exceptions propagate)."""
+    """Worker entry point: set the thread count, run ``fn`` and time it (exceptions propagate).
+
+    The training inside ``fn`` counts its steps and work (:mod:`genlab._progress`): they go to
+    this process's progress sink while it runs, and into ``extra['progress']`` of the result.
+    """
     import os
     import socket
 
     import torch
 
+    from genlab._progress import task_progress
+
     # The pool is sized so that workers x threads <= cores (oversubscription costs 2-20x).
     torch.set_num_threads(task.threads)
     started = time.time()
     t0 = time.perf_counter()
-    runs = fn(task)
-    return GroupResult(task.group, runs, started, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}")
+    with task_progress(task.group) as progress:
+        runs = fn(task)
+    return GroupResult(task.group, runs, started, time.perf_counter() - t0, f"{socket.gethostname()}:{os.getpid()}",
+                       extra={"progress": progress.message()})

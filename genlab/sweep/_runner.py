@@ -119,6 +119,7 @@ def run_sweep(
     group_fn: Callable | None = None,
     preload: tuple[str, ...] = (),
     progress: bool | None = None,
+    work: float | None = None,
     echo: Callable[[str], None] | None = print,
     owner: str = "genlab sweep",
 ) -> SweepReport:
@@ -152,6 +153,14 @@ def run_sweep(
     preload : tuple of str
         Modules the local backend's workers import once, before they are forked (the modules
         of the group functions: start-up then costs ~0.04 s per worker).
+    progress : bool or None
+        ``False``: none. ``True`` or ``None`` (default): on stderr, a bar on a terminal, else a
+        plain line every 30 s; the fraction done is the measured work (training steps weighted
+        by their FLOP, reported from inside the tasks as they run on the serial and local
+        backends; on Dask as tasks end), and the time left comes from its recent rate.
+    work : float, optional
+        The sweep's total work in FLOP where it is declared (``Experiment.work``): weighs the
+        tasks not yet started. Ignored when resuming (part of it is done).
     echo : callable or None
         Where the one-line messages go.
     owner : str
@@ -212,7 +221,7 @@ def run_sweep(
         exe.fit(len(todo), workers)
         say(f"backend: {exe.describe()}; results in {out}")
         n_done, n_failed = _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights,
-                                  tensorboard, progress, say)
+                                  tensorboard, progress, work if not n_skip else None, say)
         report = SweepReport(out, len(runs), len(groups), n_skip, n_done, n_failed,
                              time.perf_counter() - t0, store.commit_s, exe.name)
         store.close()
@@ -221,26 +230,38 @@ def run_sweep(
         lock.release()
 
 
-def _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights, tensorboard, progress, say):
-    from tqdm import tqdm
+def _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights, tensorboard, progress, work, say):
+    from genlab.sweep._progress import ProgressDisplay, WorkEstimate
 
     pending = list(reversed(todo))  # pop() from the end keeps the declared order
     by_id = {g.id: g for g in todo}
     attempts = {g.id: 0 for g in todo}
     in_flight = 0
     n_done = n_failed = 0
-    n_runs = sum(len(g.runs) for g in todo)
-    bar = tqdm(total=len(todo), unit="group", disable=progress is False, dynamic_ncols=True,
-               desc=f"sweep {sweep.name}", postfix={"runs": f"0/{n_runs}"})
+    tasks = isinstance(sweep, TaskSweep)
+    estimate = WorkEstimate([g.id for g in todo], work)
+    display = ProgressDisplay(sweep.name, estimate, enabled=progress is not False, unit="task" if tasks else "group",
+                              n_runs=None if tasks else sum(len(g.runs) for g in todo))
+
+    def on_progress(message: dict) -> None:  # a task's progress, while it runs
+        estimate.report(message)
+        display.refresh()
+
+    # Only a shown display listens; without it, wait() blocks until a group ends, as before.
+    listening = display.mode is not None and hasattr(exe, "progress")
+    if listening:
+        exe.progress = on_progress
     try:
         while pending or in_flight:
             while pending and in_flight < exe.capacity:
                 g = pending.pop()
                 attempts[g.id] += 1
+                estimate.started(g.id)
                 exe.submit(group_fn, GroupTask(g.id, [(r.id, r.config) for r in g.runs],
                                                threads=exe.threads, save_weights=save_weights))
                 in_flight += 1
-            for task, result, exc in exe.wait():
+            finished = exe.wait(timeout=BAR_TIMEOUT) if listening else exe.wait()
+            for task, result, exc in finished:
                 in_flight -= 1
                 g = by_id[task.group]
                 if exc is not None and attempts[g.id] <= retries:
@@ -256,16 +277,22 @@ def _drive(sweep, store, exe, shutdown, todo, group_fn, retries, save_weights, t
                 else:
                     n_failed += len(g.runs)
                     say(f"group {g.id} failed for good after {attempts[g.id]} attempt(s): {error}")
-                bar.update(1)
-                bar.set_postfix(runs=f"{n_done}/{n_runs}", failed=n_failed)
+                estimate.finished(g.id, (result.extra or {}).get("progress") if result is not None else None)
+                display.runs_done, display.failed = n_done, n_failed
+            display.refresh(force=bool(finished))
     except KeyboardInterrupt:
-        bar.close()
+        display.close()
         say(f"interrupted: {n_done + n_failed} run(s) committed are kept; run the same command again to resume")
         raise
     finally:
-        bar.close()
+        if listening:
+            exe.progress = None
+        display.close()
         shutdown()
     return n_done, n_failed
+
+
+BAR_TIMEOUT = 0.5  # seconds the driver waits for a finished group before it redraws the progress
 
 
 def _write_tensorboard(directory: Path, result) -> None:

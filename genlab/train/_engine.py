@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from genlab import _progress as _task_progress
 from genlab._checks import ParameterError, check_bool, check_choice, fail
 from genlab.train._config import TrainConfig
 from genlab.train._inputs import check_configs, check_datas, check_device, check_fit, check_models
@@ -150,12 +151,75 @@ class _Batches:
         return idx
 
 
-def _progress(total: int, enabled: bool | None, desc: str):
-    from tqdm.auto import tqdm
+class _Progress:
+    """Steps done: the terminal bar (when shown) and the sweep task's progress (when inside one).
 
-    if enabled is None:
-        enabled = sys.stderr.isatty() and total >= 2000
-    return tqdm(total=total, desc=desc, disable=not enabled, leave=False, mininterval=0.5)
+    ``update`` runs once per training step and stays O(1): a counter, and every ``_stride``
+    steps (sized to about :data:`_FORWARD_EVERY` seconds) the steps and their work are passed on
+    to the task's :class:`genlab._progress.TaskProgress`, which sends a few messages a second.
+    """
+
+    def __init__(self, total: int, enabled: bool | None, desc: str, work: float) -> None:
+        if enabled is None:
+            enabled = sys.stderr.isatty() and total >= 2000
+        self._bar = None
+        if enabled:
+            from tqdm.auto import tqdm
+
+            self._bar = tqdm(total=total, desc=desc, leave=False, mininterval=0.5)
+        self._task = _task_progress.current()
+        self.n = self._passed = 0
+        self.step_work = 0.0  # work of one step of the group training now (set per group)
+        self._next = 1 if self._task is not None else float("inf")
+        self._stride, self._at = 1, time.perf_counter()
+        if self._task is not None:
+            self._task.begin(total, work)
+
+    def set_step_work(self, work: float) -> None:
+        self._forward()  # the steps so far at the previous group's rate
+        self.step_work = work
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self._bar is not None:
+            self._bar.update(n)
+        if self.n >= self._next:
+            self._forward()
+
+    def _forward(self) -> None:
+        if self._task is None:
+            return
+        steps, self._passed = self.n - self._passed, self.n
+        now = time.perf_counter()
+        if steps:
+            self._task.advance(steps, steps * self.step_work)
+            self._stride = max(1, int(steps * _FORWARD_EVERY / max(now - self._at, 1e-9)))
+        self._at, self._next = now, self.n + self._stride
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._forward()
+        if self._bar is not None:
+            self._bar.close()
+
+
+_FORWARD_EVERY = 0.1  # seconds of training between two hand-overs to the task's progress
+
+
+def _step_work(models, datas, configs) -> float:
+    """Work of one training step of a group, in FLOP as ``Experiment.work`` counts it: 6 x
+    parameters x batch rows (forward 2, backward 4; twice for SAM), plus each evaluation's 2 x
+    parameters x evaluated rows spread over the ``eval_every`` steps between evaluations."""
+    total = 0.0
+    for model, data, cfg in zip(models, datas, configs):
+        params = sum(p.numel() for p in model.parameters())
+        n_train = len(data.y_train)
+        batch = min(cfg.batch_size or n_train, n_train)
+        n_eval = sum(len(getattr(data, f"y_{s}")) for s in _splits(data))
+        total += params * (6 * batch * (2 if cfg.sam_rho > 0 else 1) + 2 * n_eval / cfg.eval_every)
+    return float(total)
 
 
 def _train_group(models, datas, configs, members, device, bar, rows, mode="auto") -> dict:
@@ -471,9 +535,12 @@ def _train_many(models, data, configs, device, progress, mode, owner: str, names
     total = sum(configs[g[0]].n_steps for g in groups.values())
     # each module's train/eval flag as given, restored at the end (a caller may hold some in eval)
     was_training = [(mod, mod.training) for model in models for mod in model.modules()]
+    step_works = [_step_work([models[i] for i in g], [datas[i] for i in g], [configs[i] for i in g]) for g in groups.values()]
+    work = sum(configs[g[0]].n_steps * w for g, w in zip(groups.values(), step_works))
     try:
-        with _progress(total, progress, f"training {m} model(s)") as bar:
-            for members in groups.values():
+        with _Progress(total, progress, f"training {m} model(s)", work) as bar:
+            for members, step_work in zip(groups.values(), step_works):
+                bar.set_step_work(step_work)
                 for model in (models[i] for i in members):
                     model.train()
                 out = _train_group([models[i] for i in members], [datas[i] for i in members],

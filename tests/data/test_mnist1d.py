@@ -9,6 +9,7 @@ from mnist1d.data import get_dataset_args, make_dataset
 
 from genlab._checks import ParameterError
 from genlab.data import make_mnist1d
+from genlab.data._mnist1d import _chunk_sizes, _legacy_doubles, _smooth, _standardize
 
 ARG_SETS = [
     pytest.param({}, id="defaults"),
@@ -22,6 +23,8 @@ ARG_SETS = [
     pytest.param({"num_samples": 600, "padding": [0, 3], "max_translation": 30}, id="padding-0-and-shift-beyond-length"),
     pytest.param({"num_samples": 300, "max_translation": 1, "seed": 11}, id="no-shift"),
     pytest.param({"num_samples": 9000, "seed": 5}, id="several-chunks"),
+    pytest.param({"num_samples": 20017, "seed": 13, "max_translation": 65}, id="many-chunks-odd-size-wide-mask"),
+    pytest.param({"num_samples": 800, "template_len": 3, "padding": [0, 2], "max_translation": 2}, id="short-signal-shorter-than-filter"),
 ]
 
 
@@ -43,7 +46,7 @@ def test_identical_to_reference_package(overrides):
     got = ours(overrides).as_mnist1d_dict()
     for key in ("x", "x_test", "t"):
         assert got[key].shape == ref[key].shape
-        np.testing.assert_allclose(got[key], ref[key], rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(got[key], ref[key])  # bit for bit, not merely close
     for key in ("y", "y_test"):
         np.testing.assert_array_equal(got[key], ref[key])
     np.testing.assert_allclose(got["templates"]["x"], ref["templates"]["x"], rtol=0, atol=1e-14)
@@ -128,3 +131,38 @@ def test_num_samples_alias_must_not_conflict():
 def test_shuffle_seq_must_be_a_bool(value):
     with pytest.raises(TypeError, match=r"'shuffle_seq' parameter of make_mnist1d must be a bool"):
         make_mnist1d(100, shuffle_seq=value)
+
+
+@pytest.mark.parametrize("length", [1, 2, 5, 8, 9, 17, 72, 101])
+def test_smoothing_equals_scipy_gaussian_filter_bit_for_bit(length):
+    from scipy.ndimage import gaussian_filter
+
+    x = 0.25 * np.random.default_rng(length).standard_normal((50, length))
+    expected = np.stack([gaussian_filter(row, 2) for row in x])  # the reference's own call
+    np.testing.assert_array_equal(_smooth(x), expected)
+
+
+def test_doubles_from_raw_words_equal_legacy_rand():
+    bits = np.random.MT19937()
+    bits.state = {"bit_generator": "MT19937", "state": np.random.RandomState(17).get_state(legacy=False)["state"]}
+    words = bits.random_raw(2000)
+    np.testing.assert_array_equal(_legacy_doubles(words), np.random.RandomState(17).random_sample(1000))
+
+
+@pytest.mark.parametrize("permute_columns", [False, True])
+def test_standardize_equals_numpy_mean_and_std_bit_for_bit(permute_columns):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((3001, 40)) * 3 + 1.5
+    if permute_columns:  # the shuffled variant: a fancy-indexed array with its own memory layout
+        x = x[..., rng.permutation(40)]
+    expected_x, expected_std = (x - x.mean()) / x.std(), x.std()
+    got_x, got_std = _standardize(x.copy(order="K"))
+    np.testing.assert_array_equal(got_x, expected_x)
+    assert got_std == expected_std
+
+
+@pytest.mark.parametrize("n", [1, 10, 511, 512, 513, 5000, 50000, 123457])
+def test_chunk_sizes_cover_every_sample_and_shrink_towards_the_end(n):
+    sizes = _chunk_sizes(n)
+    assert sum(sizes) == n and all(s > 0 for s in sizes)
+    assert sizes[-1] <= 512 and sizes[1:] == sorted(sizes[1:], reverse=True)

@@ -72,142 +72,53 @@ def _interp_tables(n_old: int, n_new: int) -> tuple[np.ndarray, np.ndarray, np.n
     return lo, hi, dx, offset
 
 
-def _interp_rows(y: np.ndarray, tables, out: np.ndarray | None = None) -> np.ndarray:
+def _interp_rows(y: np.ndarray, tables) -> np.ndarray:
     """Linear interpolation of each row of ``y`` (..., n_old) with precomputed tables."""
     lo, hi, dx, offset = tables
     y_lo = y[..., lo]
-    step = y[..., hi]
-    step -= y_lo
-    step /= dx
-    step *= offset
-    return np.add(step, y_lo, out=out)
+    return (y[..., hi] - y_lo) / dx * offset + y_lo
 
 
-_SMOOTH_RADIUS = 8  # scipy's gaussian_filter(x, 2): radius int(truncate 4.0 * sigma 2 + 0.5)
-# Its 17 weights exactly as SciPy computes them: the filter's response to a unit impulse
-# (w[k] = 0 + 1 * w[k], exact), k = 0 .. 8.
-_impulse = np.zeros(2 * _SMOOTH_RADIUS + 1)
-_impulse[_SMOOTH_RADIUS] = 1.0
-_SMOOTH_WEIGHTS = tuple(float(w) for w in gaussian_filter1d(_impulse, 2)[_SMOOTH_RADIUS:])
-del _impulse
-
-
-def _smooth(x: np.ndarray) -> np.ndarray:
-    """``gaussian_filter1d(x, 2, axis=1)`` (mode 'reflect') of each row of ``x`` (m, L), bit for bit.
-
-    SciPy's C loop for a symmetric kernel computes ``x[i] w0 + sum_{k=8..1} (x[i-k] + x[i+k]) w_k``
-    in that order; here the same sums run as whole-array NumPy operations, which (unlike the
-    SciPy call) release the GIL, so the worker thread does not stall the draws. SciPy's
-    'reflect' is NumPy's 'symmetric' padding (repeated for rows shorter than 8).
-    """
-    r, n_len, w = _SMOOTH_RADIUS, x.shape[1], _SMOOTH_WEIGHTS
-    xp = np.pad(x, ((0, 0), (r, r)), mode="symmetric")  # (m, L + 16)
-    acc = xp[:, r : r + n_len] * w[0]
-    pair = np.empty_like(acc)
-    for k in range(r, 0, -1):
-        np.add(xp[:, r - k : r - k + n_len], xp[:, r + k : r + k + n_len], out=pair)
-        pair *= w[k]
-        acc += pair
-    return acc
-
-
-def _legacy_doubles(words: np.ndarray) -> np.ndarray:
-    """``rand()`` doubles from pairs of raw 32-bit MT19937 words (..., 2k) -> (..., k).
-
-    NumPy's legacy ``random_sample`` for MT19937: ``((a >> 5) * 67108864.0 + (b >> 6)) / 2**53``;
-    every step is exact in float64, so these equal the doubles ``rand()`` returns.
-    """
-    return ((words[..., 0::2] >> 5) * 67108864.0 + (words[..., 1::2] >> 6)) / 9007199254740992.0
+_CHUNK = 4096  # samples drawn (main thread) and transformed (worker thread) at a time
 
 
 class _Draws:
     """The reference's random draws, in its order, from a private legacy ``RandomState``.
 
     Per sample the reference calls ``rand()`` (pad), ``rand()`` (scale), ``choice(max_translation)``,
-    ``randn(L)`` twice (correlated, iid noise) and ``rand()`` (shear). Here each sample costs two
-    calls: one ``randn(2L)`` (the same normals as two ``randn(L)``: 2L is even, so no cached
-    second normal is left over), and one ``random_raw(7)`` on the shared bit generator, the
-    words behind the shear of this sample, the pad and scale of the next (two 32-bit words per
-    double, see :func:`_legacy_doubles`) and the first word of the next ``choice``. ``choice``
-    is replayed on raw words as NumPy's legacy bounded integers draw it: masked rejection,
-    ``w & mask`` until it is ``<= max_translation - 1`` (nothing drawn when that is 0).
-
-    The main thread only makes these calls and keeps their results in lists; :meth:`arrays`
-    turns a chunk of them into arrays (in the worker thread).
+    ``randn(L)`` twice (correlated, iid noise) and ``rand()`` (shear). Here the shear of one sample
+    and the pad and scale of the next come from one ``rand(3)`` (the same doubles), the two
+    ``randn(L)`` from one ``randn(2L)`` (L even or odd, the cached second normal is consumed the
+    same way), and ``choice`` is replayed on the raw 32-bit words as NumPy's legacy bounded
+    integers draw it: masked rejection, ``w & mask`` until it is ``<= max_translation - 1``.
     """
 
-    def __init__(self, rs: np.random.RandomState, bits: np.random.MT19937, n: int, width: int,
+    def __init__(self, rs: np.random.RandomState, bits: np.random.MT19937, n: int, dilated_len: int,
                  max_translation: int) -> None:
-        self.randn, self.raw, self.n, self.width, self.drawn = rs.standard_normal, bits.random_raw, n, width, 0
-        self.rng = max_translation - 1
+        self.rs, self.raw, self.n, self.width = rs, bits.random_raw, n, 2 * dilated_len
+        self.rng = max_translation - 1  # randint(0, max_translation) draws nothing when this is 0
         self.mask = (1 << self.rng.bit_length()) - 1
-        self.step = 7 if self.rng else 6  # raw words drawn after each sample's normals
-        head = self.raw(5 if self.rng else 4)  # pad and scale of sample 0, its first choice word
-        self.pending = head[:4]
-        self.word = int(head[4]) if self.rng else 0
+        self.pending = rs.random_sample(2)  # pad and scale of sample 0
 
-    def chunk(self, m: int) -> tuple[np.ndarray, list, list, list]:
-        """The raw draws of the next ``m`` samples: (leading words, words, shifts, normals)."""
-        randn, raw, width, rng, mask, step = self.randn, self.raw, self.width, self.rng, self.mask, self.step
-        last = self.drawn + m == self.n  # the dataset's last sample draws its shear only
-        pending, words, normals = self.pending, [], []
-        if rng:
-            shifts, w = [], self.word
-            for _ in range(m - last):
-                w &= mask
+    def chunk(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Draws of samples ``lo .. hi-1``: uniforms (m, 3) (pad, scale, shear), shifts (m,), normals (m, 2L)."""
+        m = hi - lo
+        raw, randn, rand, rng, mask = self.raw, self.rs.standard_normal, self.rs.random_sample, self.rng, self.mask
+        shifts = [0] * m
+        tails = [self.pending]
+        normals = np.empty((m, self.width))
+        last = self.n - 1 - lo
+        for j in range(m):
+            if rng:
+                w = raw() & mask
                 while w > rng:
                     w = raw() & mask
-                shifts.append(w)
-                normals.append(randn(width))
-                draw = raw(7)
-                words.append(draw)
-                w = draw.item(6)
-            if last:
-                w &= mask
-                while w > rng:
-                    w = raw() & mask
-                shifts.append(w)
-            self.word = w
-        else:
-            shifts = None
-            for _ in range(m - last):
-                normals.append(randn(width))
-                words.append(raw(6))
-        if last:
-            normals.append(randn(width))
-            words.append(np.concatenate([raw(2), np.zeros(step - 2, np.uint64)]))
-        self.pending = words[-1][2:6]
-        self.drawn += m
-        return pending, words, shifts, normals
-
-    @staticmethod
-    def arrays(pending: np.ndarray, words: list, shifts: list | None,
-               normals: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """A chunk's draws as arrays: uniforms (m, 3) (pad, scale, shear), shifts (m,), normals (m, 2L)."""
-        m = len(normals)
-        after = np.stack(words)  # (m, 6 or 7): shear of j, pad and scale of j + 1, [choice word]
-        own = np.empty((m, 6), np.uint64)  # (m, 6): the words of pad, scale and shear of each sample
-        own[0, :4] = pending
-        own[1:, :4] = after[:-1, 2:6]
-        own[:, 4:] = after[:, :2]
-        shifts = np.zeros(m, np.int64) if shifts is None else np.array(shifts, dtype=np.int64)
-        return _legacy_doubles(own), shifts, np.stack(normals)
-
-
-def _chunk_sizes(n: int) -> list[int]:
-    """Chunk sizes for the draw/transform pipeline: large first (fewer calls), small last.
-
-    The main thread draws chunk i + 1 while the worker transforms chunk i; only the last chunk's
-    transformation is not hidden behind draws, so the sizes halve towards the end.
-    """
-    sizes, left, size = [], n, 512
-    while left > 0:  # built backwards: 512, 512, 1024, 2048, ... up to 8192
-        take = min(left, size)
-        sizes.append(take)
-        left -= take
-        if len(sizes) > 1:
-            size = min(2 * size, 8192)
-    return sizes[::-1]
+                shifts[j] = w
+            normals[j] = randn(self.width)
+            tails.append(rand(3 if j < last else 1))  # shear of j, then pad and scale of j + 1
+        uniforms = np.concatenate(tails)
+        self.pending = uniforms[3 * m :]
+        return uniforms[: 3 * m].reshape(m, 3), np.asarray(shifts, dtype=np.int64), normals
 
 
 @dataclass(frozen=True)
@@ -225,8 +136,8 @@ class _Geometry:
     final_seq_length: int
 
     def transform(self, classes: np.ndarray, uniforms: np.ndarray, shifts: np.ndarray,
-                  normals: np.ndarray, out: np.ndarray) -> None:
-        """Write into ``out`` (m, final_seq_length) the signals of samples with ``classes`` (m,) and their draws."""
+                  normals: np.ndarray) -> np.ndarray:
+        """Signals (m, final_seq_length) of samples with ``classes`` (m,) and their draws."""
         n_len, (n_cls, t_len) = self.dilated_len, self.base.shape
         pads = self.low + (uniforms[:, 0] * (self.high - self.low + 1)).astype(int)
         # A padded, dilated template depends on (class, pad) only: dilate each pair present
@@ -245,25 +156,11 @@ class _Geometry:
         x = sliding_window_view(table, n_len, axis=1)[inverse.reshape(-1), start]  # (m, L)
         x *= (1 + self.scale_coeff * (uniforms[:, 1] - 0.5))[:, None]
         mask = x != 0  # exact zeros are padding; there the smoothed noise replaces the signal
-        smooth = _smooth(self.corr_noise_scale * normals[:, :n_len])
+        smooth = gaussian_filter1d(self.corr_noise_scale * normals[:, :n_len], 2, axis=1)
         x = np.where(mask, x, smooth)  # == mask * x + (1 - mask) * smooth, as the reference writes it
         x += self.iid_noise_scale * normals[:, n_len:]
         x -= (self.shear_scale * (uniforms[:, 2] - 0.5))[:, None] * np.linspace(-0.5, 0.5, n_len)
-        _interp_rows(x, _interp_tables(n_len, self.final_seq_length), out=out)
-
-
-def _standardize(x: np.ndarray) -> tuple[np.ndarray, np.floating]:
-    """``((x - x.mean()) / x.std(), x.std())`` with NumPy's own sums, bit for bit, overwriting ``x``.
-
-    ``x.std()`` is ``sqrt(sum((x - mean)**2) / n)`` with ``mean = sum(x) / n``, both sums
-    NumPy's pairwise ``add.reduce`` over the whole array in its memory order, as ``np.std``
-    computes it; ``x - mean`` is then also the numerator of the result.
-    """
-    mean = np.add.reduce(x, axis=None) / x.size
-    np.subtract(x, mean, out=x)  # (N, L) deviations
-    std = np.sqrt(np.add.reduce(x * x, axis=None) / x.size)
-    x /= std
-    return x, std
+        return _interp_rows(x, _interp_tables(n_len, self.final_seq_length))
 
 
 @dataclass(frozen=True)
@@ -410,28 +307,19 @@ def make_mnist1d(
     bits = np.random.MT19937()
     bits.state = {"bit_generator": "MT19937", "state": np.random.RandomState(seed).get_state(legacy=False)["state"]}
     rs = np.random.RandomState(bits)
-    x = np.empty((n, final_seq_length))  # (N, final_seq_length), class-major
-    draws = _Draws(rs, bits, n, 2 * dilated_len, max_translation)
-
-    def transform(lo: int, hi: int, drawn: tuple) -> None:
-        geometry.transform(np.arange(lo, hi) // per_class, *_Draws.arrays(*drawn), out=x[lo:hi])
-
-    sizes = _chunk_sizes(n)
-    if len(sizes) == 1:
-        transform(0, n, draws.chunk(n))
+    x = np.empty((n, final_seq_length))
+    chunks = [(lo, min(n, lo + _CHUNK)) for lo in range(0, n, _CHUNK)]
+    draws = _Draws(rs, bits, n, dilated_len, max_translation)
+    if len(chunks) == 1:
+        x[:] = geometry.transform(np.arange(n) // per_class, *draws.chunk(0, n))
     else:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            futures, lo = [], 0
-            for m in sizes:
-                futures.append(pool.submit(transform, lo, lo + m, draws.chunk(m)))
-                lo += m
-            batch_perm = rs.permutation(n)  # the last draws, while the worker finishes
-            seq_perm = rs.permutation(final_seq_length) if shuffle_seq else None
-            for future in futures:
-                future.result()
-    if len(sizes) == 1:
-        batch_perm = rs.permutation(n)
-        seq_perm = rs.permutation(final_seq_length) if shuffle_seq else None
+            futures = [(lo, hi, pool.submit(geometry.transform, np.arange(lo, hi) // per_class, *draws.chunk(lo, hi)))
+                       for lo, hi in chunks]
+            for lo, hi, future in futures:
+                x[lo:hi] = future.result()
+    batch_perm = rs.permutation(n)
+    seq_perm = rs.permutation(final_seq_length) if shuffle_seq else None
     t = _interp_rows(
         _interp_rows(np.asarray(templates["t"], dtype=float), _interp_tables(t_len, dilated_len)),
         _interp_tables(dilated_len, final_seq_length),
@@ -441,10 +329,8 @@ def make_mnist1d(
     y = labels[batch_perm].astype(np.int64)
     if seq_perm is not None:
         x = x[..., seq_perm]
-    # The reference computes t / x.std() and (x - x.mean()) / x.std(): the same numbers from
-    # one pass for the mean, one for the deviations (reused as the output) and one for std.
-    x, std = _standardize(x)
-    t = t / std
+    t = t / x.std()
+    x = (x - x.mean()) / x.std()
     split = int(len(y) * train_split)
     args = {
         "num_samples": n_samples,

@@ -9,7 +9,6 @@ from mnist1d.data import get_dataset_args, make_dataset
 
 from genlab._checks import ParameterError
 from genlab.data import make_mnist1d
-from genlab.data._mnist1d import _chunk_sizes, _legacy_doubles, _smooth, _standardize
 
 ARG_SETS = [
     pytest.param({}, id="defaults"),
@@ -132,37 +131,3 @@ def test_shuffle_seq_must_be_a_bool(value):
     with pytest.raises(TypeError, match=r"'shuffle_seq' parameter of make_mnist1d must be a bool"):
         make_mnist1d(100, shuffle_seq=value)
 
-
-@pytest.mark.parametrize("length", [1, 2, 5, 8, 9, 17, 72, 101])
-def test_smoothing_equals_scipy_gaussian_filter_bit_for_bit(length):
-    from scipy.ndimage import gaussian_filter
-
-    x = 0.25 * np.random.default_rng(length).standard_normal((50, length))
-    expected = np.stack([gaussian_filter(row, 2) for row in x])  # the reference's own call
-    np.testing.assert_array_equal(_smooth(x), expected)
-
-
-def test_doubles_from_raw_words_equal_legacy_rand():
-    bits = np.random.MT19937()
-    bits.state = {"bit_generator": "MT19937", "state": np.random.RandomState(17).get_state(legacy=False)["state"]}
-    words = bits.random_raw(2000)
-    np.testing.assert_array_equal(_legacy_doubles(words), np.random.RandomState(17).random_sample(1000))
-
-
-@pytest.mark.parametrize("permute_columns", [False, True])
-def test_standardize_equals_numpy_mean_and_std_bit_for_bit(permute_columns):
-    rng = np.random.default_rng(3)
-    x = rng.standard_normal((3001, 40)) * 3 + 1.5
-    if permute_columns:  # the shuffled variant: a fancy-indexed array with its own memory layout
-        x = x[..., rng.permutation(40)]
-    expected_x, expected_std = (x - x.mean()) / x.std(), x.std()
-    got_x, got_std = _standardize(x.copy(order="K"))
-    np.testing.assert_array_equal(got_x, expected_x)
-    assert got_std == expected_std
-
-
-@pytest.mark.parametrize("n", [1, 10, 511, 512, 513, 5000, 50000, 123457])
-def test_chunk_sizes_cover_every_sample_and_shrink_towards_the_end(n):
-    sizes = _chunk_sizes(n)
-    assert sum(sizes) == n and all(s > 0 for s in sizes)
-    assert sizes[-1] <= 512 and sizes[1:] == sorted(sizes[1:], reverse=True)

@@ -22,6 +22,8 @@ ARG_SETS = [
     pytest.param({"num_samples": 600, "padding": [0, 3], "max_translation": 30}, id="padding-0-and-shift-beyond-length"),
     pytest.param({"num_samples": 300, "max_translation": 1, "seed": 11}, id="no-shift"),
     pytest.param({"num_samples": 9000, "seed": 5}, id="several-chunks"),
+    pytest.param({"num_samples": 20017, "seed": 13, "max_translation": 65}, id="many-chunks-odd-size-wide-mask"),
+    pytest.param({"num_samples": 800, "template_len": 3, "padding": [0, 2], "max_translation": 2}, id="short-signal-shorter-than-filter"),
 ]
 
 
@@ -43,7 +45,7 @@ def test_identical_to_reference_package(overrides):
     got = ours(overrides).as_mnist1d_dict()
     for key in ("x", "x_test", "t"):
         assert got[key].shape == ref[key].shape
-        np.testing.assert_allclose(got[key], ref[key], rtol=0, atol=1e-10)
+        np.testing.assert_array_equal(got[key], ref[key])  # bit for bit, not merely close
     for key in ("y", "y_test"):
         np.testing.assert_array_equal(got[key], ref[key])
     np.testing.assert_allclose(got["templates"]["x"], ref["templates"]["x"], rtol=0, atol=1e-14)
@@ -128,3 +130,4 @@ def test_num_samples_alias_must_not_conflict():
 def test_shuffle_seq_must_be_a_bool(value):
     with pytest.raises(TypeError, match=r"'shuffle_seq' parameter of make_mnist1d must be a bool"):
         make_mnist1d(100, shuffle_seq=value)
+

@@ -293,7 +293,7 @@ register(Experiment(
     order=50,
     series=("condition", "seed", "split"),
     work=work,
-    estimates={"smoke": "2 s", "quick": "~1 min", "paper": "~40 min on CPU (2394 s measured here; GPU advised)"},
+    estimates={"smoke": "2 s", "quick": "~1 min", "paper": "~35 min on CPU (genlab bench paper: 34.5 min, 1.33x the FLOP floor; 2829 s measured end to end with other jobs on the cores; GPU advised)"},
     tasks=tasks,
     summarize=summarize,
     plot=plot,

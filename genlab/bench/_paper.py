@@ -3,7 +3,7 @@
 Each experiment runs as ``genlab run NAME --scale paper`` would (local backend, default paper
 seeds, the full grid of widths, seeds and conditions) twice, with its steps fields cut to ``s``
 and ``3 s`` steps (``s`` is ``--short``, or the config's ``eval_every`` where that is longer, so
-that both probes evaluate as the full run does; doubled until the config accepts the scaled
+that both probes evaluate as the full run does, up to 1/30 of the run; doubled until the config accepts the scaled
 fields, e.g. step budgets that must stay distinct). The difference of the two wall times is the time
 of the extra steps, and the paper-scale wall time is projected as ``fixed + per step x full
 steps``. Where the two probes differ by less than 10 % (fixed costs dominate), both grow 10x and
@@ -31,6 +31,7 @@ from genlab.bench._common import emit, machine
 
 #: Config fields of an evaluation interval: a probe is at least this long, so it evaluates
 EVAL_FIELDS = ("eval_every",)
+MAX_EVAL_FRACTION = 30  #: ... but no longer than 1/30 of the run for that
 GROWTH = 10  #: how much both probes grow when their times do not separate
 MAX_GROWTHS = 3
 
@@ -97,7 +98,7 @@ def project(experiment, short: int, device: str, tmp: Path, timer=None) -> dict:
     fields = steps_fields(experiment, full)
     n_full = _length(getattr(full, fields[0]))
     evals = [getattr(full, f) for f in EVAL_FIELDS if isinstance(getattr(full, f, None), int)]
-    s1 = min(max([short, *evals]), n_full)
+    s1 = min(max([short, *(min(k, n_full // MAX_EVAL_FRACTION) for k in evals)]), n_full)
     while s1 < n_full and not _valid(experiment, full, fields, s1):  # e.g. budgets that must stay distinct
         s1 = min(2 * s1, n_full)
     for growth in range(MAX_GROWTHS + 1):

@@ -2,12 +2,13 @@
 
 Each experiment runs as ``genlab run NAME --scale paper`` would (local backend, default paper
 seeds, the full grid of widths, seeds and conditions) twice, with its steps fields cut to ``s``
-and ``3 s`` steps (``s`` is ``--short``, or the config's ``eval_every`` where that is longer, so
-that both probes evaluate as the full run does, up to 1/30 of the run; doubled until the config accepts the scaled
-fields, e.g. step budgets that must stay distinct). The difference of the two wall times is the time
-of the extra steps, and the paper-scale wall time is projected as ``fixed + per step x full
-steps``. Where the two probes differ by less than 10 % (fixed costs dominate), both grow 10x and
-run again, up to the full length (the long probe is then the run itself).
+and ``3 s`` steps. ``s`` is ``--short``, or the config's ``eval_every`` where that is longer (up
+to 1/30 of the run), so that both probes evaluate as the full run does; it doubles until the
+config accepts the scaled fields (step budgets that must stay distinct, for example). The
+difference of the two wall times is the time of the extra steps, and the paper-scale wall time
+is projected as ``fixed + per step x full steps``. Where the two probes differ by less than 10 %
+(fixed costs dominate), both grow 10x and run again, up to the full length (the long probe is
+then the run itself).
 
 The steps fields are the experiment's ``steps`` (several are scaled together, in proportion to
 their paper values), or those of its ``work`` (FLOP of a configuration): those also get the
@@ -29,9 +30,10 @@ import typer
 
 from genlab.bench._common import emit, machine
 
-#: Config fields of an evaluation interval: a probe is at least this long, so it evaluates
+#: Config fields of an evaluation interval: a probe is at least this long (so that it evaluates),
+#: up to 1 / MAX_EVAL_FRACTION of the run
 EVAL_FIELDS = ("eval_every",)
-MAX_EVAL_FRACTION = 30  #: ... but no longer than 1/30 of the run for that
+MAX_EVAL_FRACTION = 30
 GROWTH = 10  #: how much both probes grow when their times do not separate
 MAX_GROWTHS = 3
 

@@ -34,6 +34,18 @@ def test_bench_paper_projects_double_descent(tmp_path):
     assert r["projected_s"] > r["probe_s"][1] and r["flop_floor_s"] > 0
 
 
+@pytest.mark.slow
+def test_bench_paper_projects_a_steps_only_experiment():
+    """A real run of the probes (run_experiment with the scaled field) of an experiment without a FLOP model."""
+    proc = run_cli("bench", "paper", "--only", "variance-reduction,initialization", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)["experiments"]
+    r = result["variance-reduction"]
+    assert r["steps_fields"] == ["n_repeats"] and r["steps"] == 2000 and "flop" not in r
+    assert r["probe_steps"][1] == min(3 * r["probe_steps"][0], 2000) and r["projected_s"] >= r["probe_s"][1] * 0.9
+    assert "not_projectable" in result["initialization"]
+
+
 # ---- every paper scale projectable or explained; the projection's arithmetic; --write; genlab list
 
 from pathlib import Path  # noqa: E402

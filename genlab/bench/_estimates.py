@@ -5,7 +5,7 @@ default seeds) into a scratch directory; the wall time is written to
 ``genlab/experiments/estimates.json`` with the machine it was measured on (``--write``), so that
 ``genlab list`` and the README give measured times, not guesses. Paper scales take minutes to
 hours and are projected by ``genlab bench paper`` where it exists; ``genlab list`` labels those
-as declared.
+as declared unless ``genlab bench paper --write`` recorded a projection (key ``paper_projected``).
 """
 
 from __future__ import annotations
@@ -30,6 +30,37 @@ def measured() -> dict:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) and isinstance(data.get("experiments"), dict) else {}
+
+
+PAPER_KEY = "paper_projected"  #: an experiment's entry in estimates.json written by ``genlab bench paper --write``
+
+
+def record_paper(result: dict) -> None:
+    """Merge ``genlab bench paper``'s projections into the estimates file, each under its
+    experiment's ``paper_projected`` key (the other keys and experiments are kept)."""
+    old = measured() or {"experiments": {}}
+    merged = dict(old["experiments"])
+    for name, r in result["experiments"].items():
+        if "projected_s" not in r:
+            continue
+        entry = {"s": round(r["projected_s"], 1), "probe_steps": r["probe_steps"], "steps": r["steps"],
+                 "date": result["date"], "gemm_gflops": round(result["gemm_gflops"], 1),
+                 "machine": {k: result["machine"].get(k) for k in ("cpu_count", "torch_threads", "cuda")},
+                 "device": result["device"]}
+        if "flop_floor_s" in r:
+            entry["flop_floor_s"] = round(r["flop_floor_s"], 1)
+        merged[name] = {**merged.get(name, {}), PAPER_KEY: entry}
+    ESTIMATES_FILE.write_text(json.dumps({**old, "experiments": merged}, indent=1, sort_keys=True) + "\n")
+
+
+def paper_label(entry: dict) -> str | None:
+    """``genlab list``'s paper time from a recorded projection (None when there is none)."""
+    p = entry.get(PAPER_KEY)
+    if not isinstance(p, dict) or not isinstance(p.get("s"), (int, float)):
+        return None
+    s = p["s"]
+    shown = f"{s:.0f} s" if s < 120 else f"{s / 60:.0f} min" if s < 7200 else f"{s / 3600:.1f} h"
+    return f"paper ~{shown} (projected by genlab bench paper)"
 
 
 def command(

@@ -129,9 +129,9 @@ def register(app: typer.Typer) -> None:
         """List the experiments by lecture, with each scale's time on this project's 2-core CPU.
 
         Smoke and quick times are measured (``genlab bench estimates --write`` regenerates them);
-        paper times are the experiment's declared projection.
+        paper times are projected by ``genlab bench paper --write`` where it recorded one, else declared.
         """
-        from genlab.bench._estimates import measured
+        from genlab.bench._estimates import measured, paper_label
         from genlab.experiments import list_experiments
         from genlab.experiments._catalogue import LECTURES
 
@@ -145,7 +145,9 @@ def register(app: typer.Typer) -> None:
             parts = []
             for s in ("smoke", "quick", "paper"):
                 t = times.get(e.name, {}).get(s)
-                parts.append(f"{s} {t:.0f} s (measured)" if isinstance(t, (int, float)) else f"{s} {e.estimates[s]} (declared)")
+                projected = paper_label(times.get(e.name, {})) if s == "paper" and t is None else None
+                parts.append(f"{s} {t:.0f} s (measured)" if isinstance(t, (int, float))
+                             else projected or f"{s} {e.estimates[s]} (declared)")
             gpu = "  [GPU advised for paper]" if e.gpu_advised else ""
             typer.echo(f"{e.name:<26} {e.title}\n{'':<26} time: {', '.join(parts)}{gpu}")
         if record:

@@ -107,6 +107,11 @@ class Experiment:
     series: tuple = ()
     #: ``work(config) -> (FLOP, steps field)``: the arithmetic of a configuration, for ``genlab bench paper``
     work: Callable | None = None
+    #: The config field(s) the run time is about linear in (training steps or epochs), scaled
+    #: together by ``genlab bench paper`` to project the paper-scale time from a few steps
+    steps: str | tuple[str, ...] | None = None
+    #: Why ``genlab bench paper`` cannot project the paper time from a few steps (no ``work``, no ``steps``)
+    not_projectable: str = ""
 
     @property
     def lecture(self) -> str:

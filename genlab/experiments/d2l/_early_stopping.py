@@ -250,6 +250,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="early-stopping",
+    steps="n_steps",
     title="Early stopping with noisy labels: patience against training to the end, clean examples first",
     question="How much does patience-based early stopping gain as label noise grows, and are clean examples fitted "
     "before mislabelled ones?",

@@ -312,6 +312,7 @@ def plot_kernel_view(metrics: pd.DataFrame, out_dir) -> list[str]:
 
 register(Experiment(
     name="nonparametric",
+    steps="ntk_steps",
     title="k-nearest neighbours: the distance is the inductive bias (D2L 5.5.2)",
     question="1-NN fits every training point; what decides how well it generalizes?",
     metrics_doc="train_error (on the first n_train_queries training points) and test_error of k-NN per seed, dataset "

@@ -272,6 +272,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="ratt-bound",
+    steps="n_steps",
     title="RATT: a test-error guarantee from randomly labelled unlabelled data",
     question="Does the error on randomly labelled training examples give an upper bound on the test error that holds "
     "in every seed and is tight at the early-stopping point, and are clean examples fitted first?",

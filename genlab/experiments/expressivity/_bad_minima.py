@@ -325,6 +325,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="bad-minima",
+    steps=("n_steps", "pretrain_steps"),
     title="Good and bad global minima: poisoned data and random-label pre-training",
     question="Do minima exist that fit the training set perfectly yet generalize badly, can training reach them, and "
              "are their basins narrower than a good minimum's?",

@@ -410,6 +410,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="error-decomposition",
+    steps=("n_steps", "loose_steps"),
     title="Approximation, estimation and optimization error, each measured against a teacher network",
     question="How do the approximation, estimation and optimization errors of Bottou & Bousquet move with the "
     "width of the hypothesis class, the sample size n and the optimizer's tolerance?",

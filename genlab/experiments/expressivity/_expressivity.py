@@ -450,6 +450,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="expressivity",
+    steps="fit_steps",
     title="What ReLU networks can represent: steps, the tent map, linear regions, depth at equal budget",
     question="Which functions do ReLU networks represent exactly, and what does depth buy: 2^k pieces from 2k units, "
     "how many regions do random and trained networks of equal size have, and does the deeper one fit an "

@@ -341,6 +341,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="generalization-measures",
+    not_projectable="trains to a target loss (stop_loss): the steps per run vary, max_steps only caps them",
     title="Generalization measures: which ones rank a population's generalization gaps",
     question="Trained to the same training loss, which norm, margin, sharpness and flatness measures rank the "
              "generalization gaps of models that differ in width, depth, batch size, weight decay and label noise?",

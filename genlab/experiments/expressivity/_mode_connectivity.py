@@ -239,6 +239,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="mode-connectivity",
+    steps=("n_steps", "curve_steps"),
     title="Mode connectivity: independent solutions joined by a low-loss curve",
     question="Do different seeds reach similar training losses, and are their solutions isolated minima (a barrier on "
              "the straight line between them) or connected by a simple low-loss curve?",

@@ -225,6 +225,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="model-families",
+    steps="n_steps",
     title="Model families against capacity: decision tree, polynomial, one-hidden-layer MLP",
     question="On noisy 1-D regression, which model families overfit as their capacity grows, and does the MLP's width?",
     metrics_doc="One row per family (tree / polynomial / mlp), capacity (max_depth / degree / width) and seed: "

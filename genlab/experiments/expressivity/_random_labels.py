@@ -249,6 +249,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="random-labels",
+    steps="n_steps",
     title="Fitting random labels and random inputs (Zhang et al. 2017)",
     question="Can the network fit labels and inputs that carry no signal, and what then tells memorizing from learning?",
     metrics_doc="train_accuracy and test_accuracy per condition (true, random_labels, shuffled_features, random_features, "

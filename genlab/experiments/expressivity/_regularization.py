@@ -592,6 +592,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="regularization",
+    steps="n_steps",
     title="Regularization in practice: one table of test error and wall-time cost",
     question="With noisy labels, which regularizers lower the test error once their strength is chosen on validation, "
     "and what does each cost in training time?",

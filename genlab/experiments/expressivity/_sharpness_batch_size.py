@@ -345,6 +345,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="sharpness-batch-size",
+    not_projectable="trains to a target loss (stop_loss, sweep_stop_loss): the steps per run vary, max_steps only caps them",
     title="Sharp and flat minima: small against large batch at the same training loss",
     question="Does a large batch find a sharper minimum that generalizes worse, at equal training loss, and does "
              "the learning-rate-to-batch-size ratio decide the sharpness?",

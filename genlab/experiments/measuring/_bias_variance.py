@@ -205,6 +205,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="bias-variance",
+    steps="n_datasets",
     title="Noise, bias and variance against capacity",
     question="How do bias and variance trade off as capacity grows, and where is their sum smallest?",
     metrics_doc="Per seed, capacity ('capacity' curve: hidden, n_data = 15) and training-set size ('data' curve): bias2, "

@@ -223,6 +223,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="double-descent-linear",
+    steps="n_repeats",
     title="Double descent demystified: minimum-norm linear regression",
     question="Why does minimum-norm regression spike at P = N, and what removes the spike?",
     metrics_doc="Per seed and P (Legendre) or N (diabetes): median and mean test MSE of the min-norm fit, median test MSE of the "

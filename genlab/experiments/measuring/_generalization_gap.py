@@ -147,6 +147,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="generalization-gap",
+    steps="n_steps",
     title="Training and test performance of the lecture MLP on MNIST-1D",
     question="Does driving the training error to zero drive the test error to zero? (UDL Fig 8.2)",
     metrics_doc="Tidy per-seed curves from the engine: seed (member = its index in the population), step, split "

@@ -324,6 +324,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="hyperparameter-selection",
+    steps="n_steps",
     title="Choosing hyperparameters: train, validation, test",
     question="How much does choosing hyperparameters on the test set flatter the reported error, and how does that grow "
     "with the number of configurations tried and shrink with the test-set size?",

@@ -380,6 +380,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="knots",
+    steps="adam_epochs",
     title="Double descent of the knots model",
     question="Does the test error spike when the number of parameters equals the number of points, and which statistic shows it?",
     metrics_doc="Per seed and K (part 'sweep'): median, 90th/95th/99th percentile and mean of the exact test MSE "

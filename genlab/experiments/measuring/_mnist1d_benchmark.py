@@ -177,6 +177,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="mnist1d-benchmark",
+    steps=("n_steps", "gru_steps"),
     title="The MNIST-1D benchmark: logistic regression, MLP, CNN, GRU",
     question="Which inductive biases matter on MNIST-1D, and which vanish when the positions are shuffled?",
     metrics_doc="test_accuracy per model, dataset (mnist1d / shuffled), seed and logged step; final_train_accuracy. "

@@ -189,6 +189,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="variance-reduction",
+    steps="n_repeats",
     title="Reducing variance: more data and bagging",
     question="How much do more training data and bootstrap ensembles reduce the variance of a high-capacity model?",
     metrics_doc="Per seed: bias2, variance and mse_to_truth (vs the noiseless function) of single fits, bootstrap means "

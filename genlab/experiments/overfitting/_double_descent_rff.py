@@ -166,6 +166,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="double-descent-rff",
+    not_projectable="closed forms (a least-squares fit per ratio): no training steps",
     title="Double descent of random Fourier features on digits (Belkin et al. 2019)",
     question="Past the interpolation threshold p = n, does the test error fall again, below the classical optimum?",
     metrics_doc="Per seed (train/test split and feature draws) and number of features p (ratio = p / n_train): train_mse, "

@@ -279,6 +279,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="epoch-double-descent",
+    not_projectable="closed forms of the training dynamics at n_times times: no training steps",
     title="Epoch-wise and sample-wise double descent (Nakkiran et al. 2020)",
     question="Near the interpolation threshold with label noise, can training longer first hurt and then help, "
              "and can more data hurt?",

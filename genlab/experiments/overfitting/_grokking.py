@@ -287,6 +287,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="grokking",
+    not_projectable="n_evals evaluations at log-spaced steps: a short probe evaluates at almost every step, unlike the full run",
     title="Grokking: generalization long after memorization (modular addition)",
     question="When a small network fits (a + b) mod p on part of the pairs, does test accuracy follow train "
     "accuracy, or come much later, and what do weight decay and the training fraction change?",

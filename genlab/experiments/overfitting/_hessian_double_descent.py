@@ -178,6 +178,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="hessian-double-descent",
+    steps="n_steps",
     title="The Hessian view of double descent (Singh et al. 2022)",
     question="Where the test loss of a width sweep peaks, what happens to the curvature of the training loss?",
     metrics_doc="Per width (params = 12 h + 1) and seed: train_mse and test_mse at the end of training, "

@@ -391,6 +391,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="implicit-bias",
+    steps=("diag_steps", "sgd_steps", "finish_steps"),
     title="Implicit bias: minimum-L2 against minimum-L1 interpolants, SGD and label-noise SGD",
     question="Among the many interpolants of an overparameterized regression, which does gradient descent find, "
     "how does a diagonal network's initialization scale move it from L2 to L1, and what do SGD's and label noise's "

@@ -365,6 +365,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="information-plane",
+    not_projectable="n_logs evaluations at log-spaced steps: a short probe evaluates at almost every step, unlike the full run",
     title="The information plane: compression with tanh, none with ReLU, and the binning that decides it",
     question="Does a deep network first fit (I(T;Y) rises) and then compress (I(X;T) falls)? Is the compression "
     "a property of learning or of the saturating tanh and of the binning used to estimate mutual information?",

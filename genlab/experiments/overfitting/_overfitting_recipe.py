@@ -371,6 +371,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="overfitting-recipe",
+    steps=("n_steps", "batch_steps"),
     title="The overfitting recipe: overfit 1, 10, 100 batches, find the capacity threshold, double it",
     question="Does a working model overfit one batch, then 10, then 100, and a broken pipeline not? Where is the "
     "capacity's overfitting threshold, and what do the train/dev curves say below it and at twice it?",

@@ -159,6 +159,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="rnn-temperature",
+    steps="n_steps",
     title="The RNN exercise: next-day temperature with hidden size 1 and 100",
     question="Does a plain RNN beat 'same as yesterday' on next year's temperatures, which hidden size under- or "
     "overfits, and how much do reruns vary?",

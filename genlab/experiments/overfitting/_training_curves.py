@@ -470,6 +470,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="training-curves",
+    not_projectable="each case trains its own number of steps times step_factor (a float), not one steps field",
     title="Train/dev loss curves: the lecture's cases C1-C8, how the loss is averaged, train vs eval mode, loss vs accuracy",
     question="What does each train/dev curve case look like when produced on purpose, and does genlab's curve diagnosis "
     "name it? How much do the averaging of the loss, dropout's train mode and over-confidence change what the curves show?",

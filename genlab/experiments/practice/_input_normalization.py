@@ -200,6 +200,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="input-normalization",
+    steps="n_steps",
     title="Input normalization: an MLP on a shifted noisy sine, plain SGD",
     question="Does training converge when inputs or targets are shifted away from zero, and does standardizing fix it?",
     metrics_doc="Per seed and member (dx, dy, standardized): train_mse and val_mse at each logged step (original units; "

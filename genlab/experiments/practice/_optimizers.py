@@ -388,6 +388,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="optimizers",
+    steps="mnist_steps",
     title="Optimizers: SGD, momentum, RMSprop-like and Adam on the demo's bowl, the EMA, schedules on MNIST-1D",
     question="How do momentum and Adam's second moment change the path to the optimum, what does the EMA do to gradient "
     "noise and to its first steps, and what do optimizers and schedules give on MNIST-1D?",

@@ -308,6 +308,7 @@ def init_plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="initialization",
+    not_projectable="measures networks at initialization: no training steps",
     title="Initialization: activation spread per layer against He scale, scheme, LayerNorm and input shift",
     question="Does He initialization keep the activations' spread constant across layers, and what do smaller and "
     "larger scales, other schemes, LayerNorm and unnormalized inputs do to it?",
@@ -471,6 +472,7 @@ def gradflow_plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="gradient-flow",
+    not_projectable="measures networks at initialization: no training steps",
     title="Gradient flow: a random unit gradient injected at the output, per activation",
     question="How does the gradient's spread change from the output back to the input for ReLU, LeakyReLU, ELU, GELU, "
     "sigmoid and tanh under He initialization?",

@@ -204,6 +204,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="spectral-bias",
+    steps="snapshots",
     title="Spectral bias: the noisy sine's low frequency is learned before the noise",
     question="Does the network fit the smooth sine before the noise, and does the validation loss show the moment to stop?",
     metrics_doc="Per seed: train_mse, val_mse (a second noisy draw) and clean_mse (to the noiseless sine on the grid) at "

@@ -315,6 +315,7 @@ def plot(metrics: pd.DataFrame, summary: dict, out_dir) -> list[str]:
 
 register(Experiment(
     name="width-depth",
+    steps=("width_steps", "depth_steps", "budget_steps"),
     title="Width and depth: optimization, overfitting and a fixed parameter budget",
     question="Does adding width add overfitting? Does adding depth hurt optimization, and do residual connections and "
     "normalization fix it? For a fixed budget, deep-narrow or shallow-wide?",

@@ -133,12 +133,13 @@ def test_runs_are_deterministic_and_rerunning_reuses_the_store(tmp_path):
     same_results(a, b)
     run_experiment("double-descent", seed=3, out=a, **DD)  # the same configuration: read back
     tasks = summary_of(a)["tasks"]
-    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"], tasks["backend"]) == (4, 4, 0, "none")
+    # smoke widths 2, 4, 8, 16: 2, 4 and 8 train padded to 8 in one task, 16 in another
+    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"], tasks["backend"]) == (2, 2, 0, "none")
     same_results(a, b)
     run_experiment("double-descent", seed=3, out=a, fresh=True, **DD)
-    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 4)
+    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 2)
     run_experiment("double-descent", seed=3, out=a, n_steps=40, **DD)  # another configuration replaces it
-    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 4)
+    assert (summary_of(a)["tasks"]["reused"], summary_of(a)["tasks"]["computed"]) == (0, 2)
     assert json.loads((a / "config.json").read_text())["config"]["n_steps"] == 40
 
 
@@ -165,7 +166,7 @@ def test_interrupted_run_computes_only_the_missing_tasks(tmp_path, smoke):
     out = run_experiment("double-descent", out=tmp_path / "dd", **DD)
     with open_store(out / "tasks") as store:
         ids = list(store.runs(flatten=False).sort_values("started").id)
-    lost = ids[-2:]  # the last two tasks were still running when it was killed
+    lost = ids[-1:]  # the last task (of two: smoke widths 2, 4, 8 padded to 8, and 16) was still running
     con = sqlite3.connect(out / "tasks" / "runs.sqlite")
     con.executemany("DELETE FROM records WHERE run_id = ?", [(i,) for i in lost])
     con.executemany("DELETE FROM runs WHERE id = ?", [(i,) for i in lost])
@@ -174,9 +175,9 @@ def test_interrupted_run_computes_only_the_missing_tasks(tmp_path, smoke):
     (out / "summary.json").unlink()
     run_experiment("double-descent", out=out, **DD)
     tasks = summary_of(out)["tasks"]
-    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"]) == (4, 2, 2)
+    assert (tasks["n_tasks"], tasks["reused"], tasks["computed"]) == (2, 1, 1)
     same_results(out, smoke("double-descent"))  # and the serial backend gave the local numbers
-    assert "resumed: 2 of 4 task(s)" in (out / "README.md").read_text()
+    assert "resumed: 1 of 2 task(s)" in (out / "README.md").read_text()
 
 
 def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys, monkeypatch):
@@ -185,7 +186,7 @@ def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys, monkey
     monkeypatch.setattr(Constraint, "check", lambda self, v, n, o: tuple(v) if n == "widths" else check(self, v, n, o))
     out = tmp_path / "dd"
     with pytest.raises(ExperimentFailed, match=r"1 of 3 task\(s\) of double-descent failed after their retries"):
-        run_experiment("double-descent", out=out, widths=(2, 0, 4), **DD)
+        run_experiment("double-descent", out=out, widths=(2, 0, 4), pad_to=1, **DD)
     with open_store(out / "tasks") as store:
         runs = store.runs(flatten=False)
         assert sorted(runs.status) == ["done", "done", "failed"] and (runs.attempts[runs.status == "failed"] == 3).all()
@@ -193,7 +194,7 @@ def test_a_failing_task_is_reported_and_the_others_kept(tmp_path, capsys, monkey
     from genlab.cli import main
 
     with pytest.raises(SystemExit) as exc:
-        main(["run", "double-descent", "--scale", "smoke", "--out", str(out), "--backend", "serial", "--set", "widths=[2,0,4]"])
+        main(["run", "double-descent", "--scale", "smoke", "--out", str(out), "--backend", "serial", "--set", "widths=[2,0,4]", "--set", "pad_to=1"])
     cap = capsys.readouterr()
     assert exc.value.code == 1 and "Traceback" not in cap.err and "run the same command again" in cap.err
     assert "2 already done, running 1 task(s)" in cap.out  # the finished widths were kept
@@ -323,7 +324,7 @@ def test_genlab_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
     tasks not committed (their rows are new, the others untouched) and ends with the numbers of
     an uninterrupted run."""
     args = ["run", "double-descent", "--scale", "smoke", "--workers", "1", "--set", "n_steps=800",
-            "--set", "widths=[2,4,8,16]"]
+            "--set", "widths=[2,4,8,16]", "--set", "pad_to=1"]  # four tasks, one per width
     out = tmp_path / "killed"
     proc = subprocess.Popen([sys.executable, "-m", "genlab", *args, "--out", str(out)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
@@ -354,7 +355,8 @@ def test_genlab_run_killed_with_sigkill_resumes_where_it_stopped(tmp_path):
     assert (after.drop(before.index).started >= restart).all()  # trained by the rerun, once each
     tasks = summary_of(out)["tasks"]
     assert (tasks["reused"], tasks["computed"]) == (len(before), 4 - len(before))
-    whole = run_experiment("double-descent", scale="smoke", out=tmp_path / "whole", n_steps=800, widths=(2, 4, 8, 16))
+    whole = run_experiment("double-descent", scale="smoke", out=tmp_path / "whole", n_steps=800, widths=(2, 4, 8, 16),
+                           pad_to=1)
     same_results(out, whole)
 
 

@@ -116,7 +116,7 @@ def work(cfg: DoubleDescentConfig) -> tuple[float, str]:
     members = 2 * len(cfg.seeds)
     total = 0.0
     for h in cfg.widths:
-        params = n_parameters(MLP(40, 10, width=h, depth=2, seed=0))
+        params = (40 + 1) * h + (h + 1) * h + (h + 1) * 10  # the 40-h-h-10 MLP's weights and biases
         batch = cfg.batch_size or cfg.n_train
         total += members * params * (6 * batch * cfg.n_steps + 2 * (cfg.n_train + cfg.n_test))
     return total, "n_steps"

@@ -144,5 +144,8 @@ def test_double_descent_curve_is_the_linear_experiments_legendre_task():
     for p in (5, 15, 28):
         i = d["features"].index(p)
         got = {r["metric"]: r["value"] for r in rows if r["P"] == p}
-        assert d["curves"]["0.0"]["test_mse_median"][i] == pytest.approx(got["test_mse_median"], rel=1e-12)
+        # at P = N the least-squares system is nearly singular (test MSE ~1e7): its round-off, which
+        # varies with the NumPy/LAPACK build (2e-11 relative seen), is amplified by the condition number
+        rel = 1e-6 if p == 15 else 1e-12
+        assert d["curves"]["0.0"]["test_mse_median"][i] == pytest.approx(got["test_mse_median"], rel=rel)
         assert d["curves"]["0.001"]["test_mse_median"][i] == pytest.approx(got["ridge_test_mse_median"], rel=1e-12)
